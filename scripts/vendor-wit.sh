@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Vendors the WASI 0.2 WIT packages wasio uses into wit/deps, from the
+# pinned `wasip2` crate (its version names the WASI release it carries).
+#
+#   scripts/vendor-wit.sh          re-vendor
+#   scripts/vendor-wit.sh --check  fail if wit/deps drifted from the pin
+set -euo pipefail
+
+WASIP2_VERSION="2.0.1+wasi-0.2.12"
+WASI_VERSION="0.2.12"
+PACKAGES=(cli clocks filesystem io random sockets)
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+# Make sure the pinned crate is in cargo's registry cache.
+cargo fetch --quiet --manifest-path guest/Cargo.toml
+src=$(find "${CARGO_HOME:-$HOME/.cargo}/registry/src" -maxdepth 2 -type d \
+        -name "wasip2-${WASIP2_VERSION}" | head -n 1)
+[ -n "$src" ] || { echo "vendor-wit: wasip2 ${WASIP2_VERSION} not found in cargo's registry" >&2; exit 1; }
+
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+for pkg in "${PACKAGES[@]}"; do
+  cp "$src/wit/deps/$pkg.wit" "$stage/$pkg.wit"
+  grep -q "^package wasi:$pkg@${WASI_VERSION};" "$stage/$pkg.wit" \
+    || { echo "vendor-wit: $pkg.wit is not WASI ${WASI_VERSION}" >&2; exit 1; }
+done
+
+if [ "${1:-}" = "--check" ]; then
+  if ! diff -r "$stage" wit/deps >/dev/null; then
+    echo "vendor-wit: wit/deps differs from WASI ${WASI_VERSION} (wasip2 ${WASIP2_VERSION});" >&2
+    echo "            run scripts/vendor-wit.sh to re-vendor." >&2
+    diff -r "$stage" wit/deps >&2 || true
+    exit 1
+  fi
+  echo "wit/deps: WASI ${WASI_VERSION}, unchanged"
+else
+  rm -rf wit/deps
+  mkdir -p wit/deps
+  cp "$stage"/*.wit wit/deps/
+  echo "wit/deps: vendored WASI ${WASI_VERSION} from wasip2 ${WASIP2_VERSION}"
+fi
