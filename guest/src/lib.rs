@@ -1,10 +1,36 @@
 //! wasio: Python asyncio streams for WebAssembly components.
 //!
-//! The [`core`] module holds the stream semantics without any I/O: a
-//! [`core::StreamReader`] fed with bytes and end-of-file answers `read`,
-//! `readline`, `readuntil` and `readexactly` exactly as asyncio's
-//! `StreamReader` does, and a [`core::WriteBuffer`] keeps the writer's
-//! buffer, water marks and closing states. Everything that touches WASI is
-//! built on top of it.
+//! - [`core`]: the stream semantics without I/O. A [`core::StreamReader`]
+//!   fed with bytes and end of file answers `read`, `readline`,
+//!   `readuntil` and `readexactly` exactly as asyncio's does; a
+//!   [`core::WriteBuffer`] keeps a writer's buffer, water marks and closing
+//!   states. Builds and is tested on any target.
+//! - On `wasm32-wasip2`: an event loop over `wasi:io/poll` ([`block_on`],
+//!   [`spawn`], [`sleep`]), TCP over `wasi:sockets` and Unix sockets over
+//!   the wasio host's import, and the async API: [`open_connection`],
+//!   [`start_server`], [`StreamReader`], [`StreamWriter`], [`Server`].
+//! - With the `component` feature: the `wasio:streams` WIT exports, so
+//!   components in any language can use all of the above.
 
 pub mod core;
+
+#[cfg(target_os = "wasi")]
+mod api;
+#[cfg(all(target_os = "wasi", feature = "component"))]
+mod exports;
+#[cfg(target_os = "wasi")]
+pub mod runtime;
+#[cfg(target_os = "wasi")]
+mod transport;
+
+pub use core::Error;
+
+#[cfg(target_os = "wasi")]
+pub use api::*;
+#[cfg(target_os = "wasi")]
+pub use runtime::{block_on, sleep, spawn, timeout};
+#[cfg(target_os = "wasi")]
+pub use transport::{
+    AddressFamily, ConnectOptions, DEFAULT_BACKLOG, ExtraInfo, KeepAlive, ServerOptions,
+    SocketAddress, SocketOptions, StreamLimits,
+};

@@ -37,7 +37,10 @@ fn ok(poll: Poll<Result<Vec<u8>, Error>>) -> Vec<u8> {
 
 #[track_caller]
 fn pending<T: std::fmt::Debug>(poll: Poll<Result<T, Error>>) {
-    assert!(poll.is_pending(), "expected the operation to wait, got {poll:?}");
+    assert!(
+        poll.is_pending(),
+        "expected the operation to wait, got {poll:?}"
+    );
 }
 
 fn feed(reader: &mut StreamReader, data: &[u8]) {
@@ -64,7 +67,10 @@ fn feed_nonempty_data() {
 fn feed_data_after_feed_eof_is_an_error() {
     let mut stream = reader();
     stream.feed_eof();
-    assert!(matches!(stream.feed_data(b"x"), Err(Error::InvalidState(_))));
+    assert!(matches!(
+        stream.feed_data(b"x"),
+        Err(Error::InvalidState(_))
+    ));
 }
 
 // --- read -----------------------------------------------------------------
@@ -121,8 +127,8 @@ fn read_exception() {
     let mut stream = reader();
     feed(&mut stream, b"line\n");
     assert_eq!(ok(stream.read(2)), b"li");
-    stream.set_exception(Error::InvalidArgument("boom"));
-    assert_eq!(ready(stream.read(2)), Err(Error::InvalidArgument("boom")));
+    stream.set_exception(Error::invalid_argument("boom"));
+    assert_eq!(ready(stream.read(2)), Err(Error::invalid_argument("boom")));
 }
 
 #[test]
@@ -157,7 +163,10 @@ fn readline_limit_with_existing_data() {
     let mut stream = limited(3);
     feed(&mut stream, b"li");
     feed(&mut stream, b"ne1\nline2\n");
-    assert!(matches!(ready(stream.readline()), Err(Error::LimitOverrun { .. })));
+    assert!(matches!(
+        ready(stream.readline()),
+        Err(Error::LimitOverrun { .. })
+    ));
     // The over-long line is discarded up to and including its newline.
     assert_eq!(stream.buffered(), b"line2\n");
 
@@ -165,7 +174,10 @@ fn readline_limit_with_existing_data() {
     feed(&mut stream, b"li");
     feed(&mut stream, b"ne1");
     feed(&mut stream, b"li");
-    assert!(matches!(ready(stream.readline()), Err(Error::LimitOverrun { .. })));
+    assert!(matches!(
+        ready(stream.readline()),
+        Err(Error::LimitOverrun { .. })
+    ));
     // No newline yet: the whole buffer is discarded.
     assert_eq!(stream.buffered(), b"");
 }
@@ -194,7 +206,10 @@ fn readline_limit() {
     feed(&mut stream, b"chunk2");
     feed(&mut stream, b"chunk3\n");
     stream.feed_eof();
-    assert!(matches!(ready(stream.readline()), Err(Error::LimitOverrun { .. })));
+    assert!(matches!(
+        ready(stream.readline()),
+        Err(Error::LimitOverrun { .. })
+    ));
     assert_eq!(stream.buffered(), b"");
 
     let mut stream = limited(7);
@@ -202,7 +217,10 @@ fn readline_limit() {
     feed(&mut stream, b"chunk2\n");
     feed(&mut stream, b"chunk3\n");
     stream.feed_eof();
-    assert!(matches!(ready(stream.readline()), Err(Error::LimitOverrun { .. })));
+    assert!(matches!(
+        ready(stream.readline()),
+        Err(Error::LimitOverrun { .. })
+    ));
     assert_eq!(stream.buffered(), b"chunk3\n");
 
     // The limit is strict: 7 bytes before the newline pass, 8 do not.
@@ -212,11 +230,17 @@ fn readline_limit() {
     assert_eq!(stream.buffered(), b"");
 
     feed(&mut stream, b"12345678\n");
-    assert!(matches!(ready(stream.readline()), Err(Error::LimitOverrun { .. })));
+    assert!(matches!(
+        ready(stream.readline()),
+        Err(Error::LimitOverrun { .. })
+    ));
     assert_eq!(stream.buffered(), b"");
 
     feed(&mut stream, b"12345678");
-    assert!(matches!(ready(stream.readline()), Err(Error::LimitOverrun { .. })));
+    assert!(matches!(
+        ready(stream.readline()),
+        Err(Error::LimitOverrun { .. })
+    ));
     assert_eq!(stream.buffered(), b"");
 }
 
@@ -343,7 +367,10 @@ fn readuntil_eof() {
     feed(&mut stream, b"some dataAA");
     stream.feed_eof();
     let error = ready(stream.readuntil(&[b"AAA"])).unwrap_err();
-    assert_eq!(error.to_string(), "11 bytes read on a total of undefined expected bytes");
+    assert_eq!(
+        error.to_string(),
+        "11 bytes read on a total of undefined expected bytes"
+    );
     assert_eq!(
         error,
         Error::IncompleteRead {
@@ -513,7 +540,10 @@ fn readexactly_eof() {
             expected: Some(36)
         }
     );
-    assert_eq!(error.to_string(), "18 bytes read on a total of 36 expected bytes");
+    assert_eq!(
+        error.to_string(),
+        "18 bytes read on a total of 36 expected bytes"
+    );
     assert_eq!(stream.buffered(), b"");
 }
 
@@ -624,10 +654,14 @@ fn flowcontrol_mixin_set_write_limits() {
         writer.set_write_buffer_limits(Some(0), Some(1)),
         Err(Error::InvalidArgument(_))
     ));
-    writer.set_write_buffer_limits(Some(1024), Some(128)).unwrap();
+    writer
+        .set_write_buffer_limits(Some(1024), Some(128))
+        .unwrap();
     assert!(writer.drain().is_ready());
     assert_eq!(writer.write_buffer_limits(), (128, 1024));
-    writer.set_write_buffer_limits(Some(256), Some(128)).unwrap();
+    writer
+        .set_write_buffer_limits(Some(256), Some(128))
+        .unwrap();
     assert!(writer.drain().is_pending());
     assert_eq!(writer.write_buffer_limits(), (128, 256));
 }
@@ -705,7 +739,10 @@ fn wait_closed_reports_the_error_the_connection_was_lost_with() {
     writer.connection_lost(Error::ConnectionReset);
     assert!(writer.wants_release());
     writer.closed_done();
-    assert_eq!(writer.wait_closed(), Poll::Ready(Err(Error::ConnectionReset)));
+    assert_eq!(
+        writer.wait_closed(),
+        Poll::Ready(Err(Error::ConnectionReset))
+    );
 }
 
 #[test]
@@ -724,7 +761,10 @@ fn write_after_write_eof_is_an_error() {
 fn write_never_waits_and_pauses_above_high_water() {
     let mut writer = WriteBuffer::new();
     writer.write(&vec![1; 64 * 1024]).unwrap();
-    assert!(writer.drain().is_ready(), "at the high-water mark: not paused");
+    assert!(
+        writer.drain().is_ready(),
+        "at the high-water mark: not paused"
+    );
     writer.write(b"x").unwrap();
     assert!(writer.drain().is_pending());
     assert_eq!(writer.write_buffer_size(), 64 * 1024 + 1);
@@ -732,4 +772,29 @@ fn write_never_waits_and_pauses_above_high_water() {
     assert!(writer.drain().is_pending(), "16 KiB + 1 left");
     writer.consume(1);
     assert!(writer.drain().is_ready(), "at the low-water mark");
+}
+
+// --- transport failures (wasio: bytes received before a failure are kept) --
+
+#[test]
+fn transport_error_comes_after_the_buffered_bytes() {
+    let mut stream = reader();
+    feed(&mut stream, b"line1\npart");
+    stream.feed_error(Error::ConnectionReset);
+    assert_eq!(stream.exception(), Some(&Error::ConnectionReset));
+    assert_eq!(ok(stream.readline()), b"line1\n");
+    assert_eq!(ready(stream.readline()), Err(Error::ConnectionReset));
+    assert_eq!(stream.buffered(), b"part", "the partial line is kept");
+    assert_eq!(ready(stream.readexactly(10)), Err(Error::ConnectionReset));
+    assert_eq!(ok(stream.read(2)), b"pa");
+    assert_eq!(ready(stream.read(-1)), Err(Error::ConnectionReset));
+}
+
+#[test]
+fn set_exception_takes_precedence_over_a_transport_error() {
+    let mut stream = reader();
+    stream.feed_error(Error::ConnectionReset);
+    stream.set_exception(Error::Other("mine".into()));
+    assert_eq!(stream.exception(), Some(&Error::Other("mine".into())));
+    assert_eq!(ready(stream.read(1)), Err(Error::Other("mine".into())));
 }

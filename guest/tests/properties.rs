@@ -38,9 +38,10 @@ fn op() -> impl Strategy<Value = Op> {
 /// An op whose answer does not depend on how the input was chunked
 /// (given a limit that cannot be overrun): everything but `read(n > 0)`.
 fn chunk_independent_op() -> impl Strategy<Value = Op> {
-    op().prop_filter("read(n > 0) returns what has arrived", |op| {
-        !matches!(op, Op::Read(n) if *n > 0)
-    })
+    op().prop_filter(
+        "read(n > 0) returns what has arrived",
+        |op| !matches!(op, Op::Read(n) if *n > 0),
+    )
 }
 
 fn cuts() -> impl Strategy<Value = Vec<usize>> {

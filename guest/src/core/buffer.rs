@@ -66,12 +66,34 @@ impl ByteBuffer {
         }
     }
 
+    /// Put `bytes` back in front of the buffered ones (they were taken
+    /// from the front and not used).
+    pub fn unread(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        if bytes.len() <= self.head {
+            self.head -= bytes.len();
+            self.data[self.head..self.head + bytes.len()].copy_from_slice(bytes);
+        } else {
+            let mut data = Vec::with_capacity(bytes.len() + self.len());
+            data.extend_from_slice(bytes);
+            data.extend_from_slice(self.as_slice());
+            self.data = data;
+            self.head = 0;
+        }
+    }
+
     /// Drop the first `n` buffered bytes.
     ///
     /// # Panics
     /// If fewer than `n` bytes are buffered.
     pub fn consume(&mut self, n: usize) {
-        assert!(n <= self.len(), "consume({n}) past the end of {}", self.len());
+        assert!(
+            n <= self.len(),
+            "consume({n}) past the end of {}",
+            self.len()
+        );
         self.head += n;
         if self.head == self.data.len() {
             self.clear();
@@ -148,7 +170,10 @@ mod tests {
             let taken = buffer.take(n);
             let want: Vec<u8> = expected.drain(..n).collect();
             assert_eq!(taken, want);
-            assert_eq!(buffer.as_slice(), expected.iter().copied().collect::<Vec<_>>());
+            assert_eq!(
+                buffer.as_slice(),
+                expected.iter().copied().collect::<Vec<_>>()
+            );
         }
     }
 
@@ -174,6 +199,20 @@ mod tests {
         }
         assert_eq!(buffer.len(), 1000);
         assert!(buffer.capacity() <= 2 * capacity, "{}", buffer.capacity());
+    }
+
+    #[test]
+    fn unread_puts_bytes_back_in_front() {
+        let mut buffer = ByteBuffer::new();
+        buffer.extend(b"hello world");
+        let taken = buffer.take(6);
+        buffer.unread(&taken[2..]);
+        assert_eq!(buffer.as_slice(), b"llo world");
+        buffer.unread(b"long prefix, longer than the head room: ");
+        assert_eq!(
+            buffer.as_slice(),
+            b"long prefix, longer than the head room: llo world"
+        );
     }
 
     #[test]

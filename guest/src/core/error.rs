@@ -4,6 +4,7 @@
 //! incomplete read, how many bytes a limit overrun consumed) and what the
 //! transport reports. The WIT `error` variant mirrors it one to one.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// Why a stream operation failed.
@@ -21,15 +22,18 @@ pub enum Error {
     /// separator search examined; `separator_found` tells which of asyncio's
     /// two cases this is. `readuntil` leaves the bytes buffered, `readline`
     /// discards them as asyncio does.
-    LimitOverrun { consumed: u64, separator_found: bool },
+    LimitOverrun {
+        consumed: u64,
+        separator_found: bool,
+    },
     /// A read was started while another read on the same reader is waiting
     /// for data.
     ConcurrentRead,
     /// An argument is out of range (asyncio's `ValueError`).
-    InvalidArgument(&'static str),
+    InvalidArgument(Cow<'static, str>),
     /// The call is not allowed in the stream's current state, such as
     /// feeding data after end of file or writing after `write_eof`.
-    InvalidState(&'static str),
+    InvalidState(Cow<'static, str>),
     /// The stream or its writer has been closed.
     Closed,
     /// The operation could not complete without waiting (non-blocking forms).
@@ -61,6 +65,16 @@ pub enum Error {
 }
 
 impl Error {
+    /// An [`Error::InvalidArgument`] with a fixed reason.
+    pub const fn invalid_argument(reason: &'static str) -> Self {
+        Self::InvalidArgument(Cow::Borrowed(reason))
+    }
+
+    /// An [`Error::InvalidState`] with a fixed reason.
+    pub const fn invalid_state(reason: &'static str) -> Self {
+        Self::InvalidState(Cow::Borrowed(reason))
+    }
+
     /// Whether this error means the connection is gone (as opposed to a
     /// protocol-level failure such as a limit overrun).
     pub fn is_connection_lost(&self) -> bool {

@@ -40,6 +40,7 @@ pub struct StreamReader {
     limit: usize,
     eof: bool,
     exception: Option<Error>,
+    lost: Option<Error>,
     paused: bool,
     scan: Option<PendingScan>,
     waiter: Option<u64>,
@@ -56,7 +57,7 @@ impl StreamReader {
     /// of zero or less.
     pub fn new(limit: usize) -> Result<Self, Error> {
         if limit == 0 {
-            return Err(Error::InvalidArgument("Limit cannot be <= 0"));
+            return Err(Error::invalid_argument("Limit cannot be <= 0"));
         }
         Ok(Self::with_limit(limit))
     }
@@ -67,6 +68,7 @@ impl StreamReader {
             limit,
             eof: false,
             exception: None,
+            lost: None,
             paused: false,
             scan: None,
             waiter: None,
@@ -104,9 +106,10 @@ impl StreamReader {
         self.paused
     }
 
-    /// The exception set with [`set_exception`](Self::set_exception), if any.
+    /// The exception set with [`set_exception`](Self::set_exception), or
+    /// else the transport failure fed with [`feed_error`](Self::feed_error).
     pub fn exception(&self) -> Option<&Error> {
-        self.exception.as_ref()
+        self.exception.as_ref().or(self.lost.as_ref())
     }
 
     /// Make every later read fail with `error` (a waiting read fails on its
@@ -157,10 +160,32 @@ impl StreamReader {
         Ok(())
     }
 
+    /// Put back bytes that a byte-oriented consumer took with `read` but did
+    /// not use, ahead of everything buffered.
+    pub fn unread(&mut self, bytes: &[u8]) {
+        self.scan = None;
+        self.buffer.unread(bytes);
+    }
+
     /// Record end of file: once the buffer is drained, reads return what
     /// asyncio returns at EOF.
     pub fn feed_eof(&mut self) {
         self.eof = true;
+    }
+
+    /// Record that the transport failed with `error`. Unlike
+    /// [`set_exception`](Self::set_exception), bytes that arrived before
+    /// the failure are still returned; a read that needs more than is
+    /// buffered fails with `error` (the buffer is kept).
+    pub fn feed_error(&mut self, error: Error) {
+        if self.lost.is_none() {
+            self.lost = Some(error);
+        }
+    }
+
+    /// Whether no more data will arrive: end of file or a transport failure.
+    pub fn is_ended(&self) -> bool {
+        self.eof || self.lost.is_some()
     }
 
     /// asyncio's `read(n)`: `n == 0` gives nothing, `n < 0` everything up
@@ -173,15 +198,21 @@ impl StreamReader {
             return Poll::Ready(Ok(Vec::new()));
         }
         if n < 0 {
-            if !self.eof {
+            if !self.is_ended() {
                 return self.wait();
             }
+            self.check_lost()?;
             return Poll::Ready(Ok(self.take(self.buffer.len())));
         }
-        if self.buffer.is_empty() && !self.eof {
-            return self.wait();
+        if self.buffer.is_empty() {
+            if !self.is_ended() {
+                return self.wait();
+            }
+            self.check_lost()?;
         }
-        let n = usize::try_from(n).unwrap_or(usize::MAX).min(self.buffer.len());
+        let n = usize::try_from(n)
+            .unwrap_or(usize::MAX)
+            .min(self.buffer.len());
         Poll::Ready(Ok(self.take(n)))
     }
 
@@ -222,7 +253,7 @@ impl StreamReader {
             Ok(separators) => separators,
             Err(e) => {
                 self.scan = None;
-                return Poll::Ready(Err(Error::InvalidArgument(e.message())));
+                return Poll::Ready(Err(Error::invalid_argument(e.message())));
             }
         };
         let pending = self.scan.take();
@@ -251,7 +282,8 @@ impl StreamReader {
                 }));
             }
         }
-        if self.eof {
+        if self.is_ended() {
+            self.check_lost()?;
             let partial = self.buffer.take_all();
             return Poll::Ready(Err(Error::IncompleteRead {
                 partial,
@@ -271,7 +303,7 @@ impl StreamReader {
     pub fn readexactly(&mut self, n: i64) -> ReadPoll {
         self.scan = None;
         let Ok(n) = u64::try_from(n) else {
-            return Poll::Ready(Err(Error::InvalidArgument(
+            return Poll::Ready(Err(Error::invalid_argument(
                 "readexactly size can not be less than zero",
             )));
         };
@@ -283,7 +315,8 @@ impl StreamReader {
         if (buffered as u64) >= n {
             return Poll::Ready(Ok(self.take(n as usize)));
         }
-        if self.eof {
+        if self.is_ended() {
+            self.check_lost()?;
             let partial = self.buffer.take_all();
             return Poll::Ready(Err(Error::IncompleteRead {
                 partial,
@@ -295,9 +328,16 @@ impl StreamReader {
 
     fn check_feed(&self) -> Result<(), Error> {
         if self.eof {
-            return Err(Error::InvalidState("feed_data after feed_eof"));
+            return Err(Error::invalid_state("feed_data after feed_eof"));
         }
         Ok(())
+    }
+
+    fn check_lost(&self) -> Result<(), Error> {
+        match &self.lost {
+            Some(error) => Err(error.clone()),
+            None => Ok(()),
+        }
     }
 
     fn check_exception(&self) -> Result<(), Error> {

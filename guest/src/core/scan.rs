@@ -42,7 +42,11 @@ impl SeparatorError {
 impl<'a> Separators<'a> {
     /// Check `seps` as asyncio does: at least one, none empty.
     pub fn new(seps: &'a [&'a [u8]]) -> Result<Self, SeparatorError> {
-        let min_len = seps.iter().map(|s| s.len()).min().ok_or(SeparatorError::Empty)?;
+        let min_len = seps
+            .iter()
+            .map(|s| s.len())
+            .min()
+            .ok_or(SeparatorError::Empty)?;
         if min_len == 0 {
             return Err(SeparatorError::EmptySeparator);
         }
@@ -66,7 +70,8 @@ impl<'a> Separators<'a> {
 
     /// Whether these are the same separators, in the same order, as `other`.
     pub fn same_as(&self, other: &[Vec<u8>]) -> bool {
-        self.seps.len() == other.len() && self.seps.iter().zip(other).all(|(a, b)| *a == b.as_slice())
+        self.seps.len() == other.len()
+            && self.seps.iter().zip(other).all(|(a, b)| *a == b.as_slice())
     }
 
     /// An owned copy, to recognise the same search when it resumes.
@@ -144,6 +149,9 @@ mod tests {
     fn rejects_empty_sets_and_empty_separators() {
         assert_eq!(Separators::new(&[]).unwrap_err(), SeparatorError::Empty);
         let seps: &[&[u8]] = &[b"a", b""];
-        assert_eq!(Separators::new(seps).unwrap_err(), SeparatorError::EmptySeparator);
+        assert_eq!(
+            Separators::new(seps).unwrap_err(),
+            SeparatorError::EmptySeparator
+        );
     }
 }

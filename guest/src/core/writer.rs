@@ -59,10 +59,11 @@ impl WriteBuffer {
         high: Option<usize>,
         low: Option<usize>,
     ) -> Result<(), Error> {
-        let high = high.unwrap_or_else(|| low.map_or(DEFAULT_HIGH_WATER, |low| low.saturating_mul(4)));
+        let high =
+            high.unwrap_or_else(|| low.map_or(DEFAULT_HIGH_WATER, |low| low.saturating_mul(4)));
         let low = low.unwrap_or(high / 4);
         if high < low {
-            return Err(Error::InvalidArgument("high must be >= low must be >= 0"));
+            return Err(Error::invalid_argument("high must be >= low must be >= 0"));
         }
         self.high = high;
         self.low = low;
@@ -191,7 +192,10 @@ impl WriteBuffer {
     /// Whether the transport should shut down the sending half now:
     /// `write_eof` or `close` was called and everything has been sent.
     pub fn wants_shutdown(&self) -> bool {
-        (self.eof_requested || self.closing) && !self.shut_down && self.lost.is_none() && self.buffer.is_empty()
+        (self.eof_requested || self.closing)
+            && !self.shut_down
+            && self.lost.is_none()
+            && self.buffer.is_empty()
     }
 
     /// Record that the sending half has been shut down.
@@ -241,7 +245,9 @@ impl WriteBuffer {
             return Err(Error::Closed);
         }
         if self.eof_requested {
-            return Err(Error::InvalidState("Cannot call write() after write_eof()"));
+            return Err(Error::invalid_state(
+                "Cannot call write() after write_eof()",
+            ));
         }
         Ok(())
     }

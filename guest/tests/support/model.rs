@@ -133,14 +133,14 @@ impl Model {
         let mut separators = separators.to_vec();
         separators.sort_by_key(Vec::len); // stable, as Python's sorted()
         let Some(first) = separators.first() else {
-            return Poll::Ready(Err(Error::InvalidArgument(
+            return Poll::Ready(Err(Error::invalid_argument(
                 "Separator should contain at least one element",
             )));
         };
         let min_seplen = first.len();
         let max_seplen = separators.last().map_or(0, Vec::len);
         if min_seplen == 0 {
-            return Poll::Ready(Err(Error::InvalidArgument(
+            return Poll::Ready(Err(Error::invalid_argument(
                 "Separator should be at least one-byte string",
             )));
         }
@@ -234,7 +234,7 @@ impl Reader for Model {
             Op::Readuntil(seps) => self.readuntil(seps, frame),
             Op::Readexactly(n) => {
                 if *n < 0 {
-                    return Poll::Ready(Err(Error::InvalidArgument(
+                    return Poll::Ready(Err(Error::invalid_argument(
                         "readexactly size can not be less than zero",
                     )));
                 }

@@ -1,0 +1,27 @@
+//! The Rust API: asyncio streams as async Rust, on wasio's own event loop.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), wasio::Error> {
+//! let (reader, writer) = wasio::open_connection("127.0.0.1", 7878).await?;
+//! writer.write(b"PING\n")?;
+//! let line = reader.readline().await?;
+//! writer.close();
+//! writer.wait_closed().await?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod connect;
+mod reader;
+mod server;
+mod writer;
+
+#[cfg(feature = "unix")]
+pub use connect::open_unix_connection;
+pub(crate) use connect::pair;
+pub use connect::{open_connection, open_connection_with};
+pub use reader::StreamReader;
+pub use server::{Server, listen, start_server};
+#[cfg(feature = "unix")]
+pub use server::{listen_unix, start_unix_server};
+pub use writer::StreamWriter;

@@ -1,0 +1,252 @@
+//! A single-threaded executor: spawned tasks and `block_on`.
+//!
+//! A component instance is single-threaded, so tasks are plain boxed
+//! futures in a slab and a woken task's index goes on a ready queue. When no
+//! task is ready, [`block_on`] lets the reactor wait on every pollable the
+//! tasks registered, all at once.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::{Pin, pin};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+
+use super::reactor;
+
+type BoxedTask = Pin<Box<dyn Future<Output = ()>>>;
+
+/// Indices of tasks that were woken.
+#[derive(Debug, Default)]
+struct ReadyQueue(Mutex<VecDeque<usize>>);
+
+impl ReadyQueue {
+    fn push(&self, index: usize) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(index);
+    }
+
+    fn take(&self) -> VecDeque<usize> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
+    }
+}
+
+/// What a task's waker knows: where the task is and whether it is queued.
+#[derive(Debug)]
+struct Header {
+    index: usize,
+    queued: AtomicBool,
+    queue: Arc<ReadyQueue>,
+}
+
+impl Wake for Header {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if !self.queued.swap(true, Ordering::AcqRel) {
+            self.queue.push(self.index);
+        }
+    }
+}
+
+struct Task {
+    future: BoxedTask,
+    waker: Waker,
+    header: Arc<Header>,
+}
+
+#[derive(Default)]
+struct Executor {
+    tasks: RefCell<Vec<Option<Task>>>,
+    free: RefCell<Vec<usize>>,
+    queue: Arc<ReadyQueue>,
+}
+
+thread_local! {
+    static EXECUTOR: Executor = Executor::default();
+}
+
+/// Run `future` concurrently with the caller; it makes progress whenever
+/// the caller waits in [`block_on`] (or an exported blocking call). Its
+/// output is available through the returned handle, which may be dropped.
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+{
+    let slot = Rc::new(RefCell::new(JoinSlot {
+        output: None,
+        waker: None,
+    }));
+    let result = slot.clone();
+    spawn_boxed(Box::pin(async move {
+        let output = future.await;
+        let mut slot = result.borrow_mut();
+        slot.output = Some(output);
+        if let Some(waker) = slot.waker.take() {
+            waker.wake();
+        }
+    }));
+    JoinHandle { slot }
+}
+
+fn spawn_boxed(future: BoxedTask) {
+    EXECUTOR.with(|executor| {
+        let index = executor.free.borrow_mut().pop().unwrap_or_else(|| {
+            let mut tasks = executor.tasks.borrow_mut();
+            tasks.push(None);
+            tasks.len() - 1
+        });
+        let header = Arc::new(Header {
+            index,
+            queued: AtomicBool::new(false),
+            queue: executor.queue.clone(),
+        });
+        let waker = Waker::from(header.clone());
+        executor.tasks.borrow_mut()[index] = Some(Task {
+            future,
+            waker,
+            header: header.clone(),
+        });
+        header.wake_by_ref();
+    });
+}
+
+struct JoinSlot<T> {
+    output: Option<T>,
+    waker: Option<Waker>,
+}
+
+/// The output of a spawned task, as a future.
+pub struct JoinHandle<T> {
+    slot: Rc<RefCell<JoinSlot<T>>>,
+}
+
+impl<T> std::fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinHandle").finish_non_exhaustive()
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let mut slot = self.slot.borrow_mut();
+        match slot.output.take() {
+            Some(output) => Poll::Ready(output),
+            None => {
+                slot.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// Poll every task that was woken since the last call. Returns how many
+/// were polled.
+pub fn run_ready() -> usize {
+    EXECUTOR.with(|executor| {
+        let batch = executor.queue.take();
+        let count = batch.len();
+        for index in batch {
+            let task = executor
+                .tasks
+                .borrow_mut()
+                .get_mut(index)
+                .and_then(Option::take);
+            let Some(mut task) = task else { continue };
+            task.header.queued.store(false, Ordering::Release);
+            let mut cx = Context::from_waker(&task.waker);
+            // No executor borrow is held here: the task may spawn others.
+            match task.future.as_mut().poll(&mut cx) {
+                Poll::Ready(()) => executor.free.borrow_mut().push(index),
+                Poll::Pending => executor.tasks.borrow_mut()[index] = Some(task),
+            }
+        }
+        count
+    })
+}
+
+/// Run every task until none is ready, without waiting on I/O.
+pub fn run_until_stalled() {
+    while run_ready() > 0 {}
+}
+
+fn has_ready() -> bool {
+    EXECUTOR.with(|executor| !executor.queue.is_empty())
+}
+
+/// Number of spawned tasks that have not finished.
+pub fn task_count() -> usize {
+    EXECUTOR.with(|executor| {
+        executor
+            .tasks
+            .borrow()
+            .iter()
+            .filter(|t| t.is_some())
+            .count()
+    })
+}
+
+#[derive(Debug, Default)]
+struct Flag(AtomicBool);
+
+impl Wake for Flag {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+/// Run `future` to completion on this thread, running spawned tasks and
+/// waiting on their I/O meanwhile. This is the event loop: call it once at
+/// the top of a program (the exported blocking functions call it too).
+///
+/// # Panics
+/// If the future and every task wait on nothing at all, which would
+/// otherwise hang forever.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let woken = Arc::new(Flag(AtomicBool::new(true)));
+    let waker = Waker::from(woken.clone());
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if woken.0.swap(false, Ordering::AcqRel)
+            && let Poll::Ready(output) = future.as_mut().poll(&mut cx)
+        {
+            return output;
+        }
+        if run_ready() > 0 || woken.0.load(Ordering::Acquire) {
+            continue;
+        }
+        assert!(
+            reactor::pending() > 0 || has_ready(),
+            "block_on: every task waits on nothing (a wasio bug)"
+        );
+        reactor::wait(None);
+    }
+}
+
+/// Poll `future` once, without waiting: the form behind the exported
+/// non-blocking calls. Whatever it registered is cancelled when it is
+/// dropped; ready tasks run first so buffered writes go out.
+pub fn poll_once<F: Future>(future: F) -> Poll<F::Output> {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    let poll = future.as_mut().poll(&mut cx);
+    run_until_stalled();
+    poll
+}

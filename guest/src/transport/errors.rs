@@ -1,0 +1,59 @@
+//! WASI errors mapped to [`Error`], in one place.
+
+use wasip2::io::streams::StreamError;
+use wasip2::sockets::network::ErrorCode;
+
+use crate::core::Error;
+
+/// A `wasi:sockets` error code as a wasio error.
+pub fn from_code(code: ErrorCode) -> Error {
+    match code {
+        ErrorCode::AccessDenied => Error::AccessDenied,
+        ErrorCode::Timeout => Error::TimedOut,
+        ErrorCode::WouldBlock => Error::WouldBlock,
+        ErrorCode::AddressInUse => Error::AddressInUse,
+        ErrorCode::AddressNotBindable => Error::AddressNotAvailable,
+        ErrorCode::RemoteUnreachable => Error::RemoteUnreachable,
+        ErrorCode::ConnectionRefused => Error::ConnectionRefused,
+        ErrorCode::ConnectionReset => Error::ConnectionReset,
+        ErrorCode::ConnectionAborted => Error::ConnectionAborted,
+        ErrorCode::NameUnresolvable | ErrorCode::PermanentResolverFailure => {
+            Error::NameUnresolvable
+        }
+        ErrorCode::InvalidArgument => Error::invalid_argument("invalid argument for the socket"),
+        ErrorCode::InvalidState => Error::invalid_state("the socket is not in a state for this"),
+        other => Error::Other(other.message().to_owned()),
+    }
+}
+
+/// A `wasi:io` stream error as a wasio error.
+///
+/// WASI 0.2 describes a failed stream operation only by a debug string
+/// (`network-error-code` is unstable), so the common failures are
+/// recognised by their wording; anything else keeps its text.
+pub fn from_stream(error: StreamError) -> Error {
+    match error {
+        StreamError::Closed => Error::BrokenPipe,
+        StreamError::LastOperationFailed(error) => from_description(&error.to_debug_string()),
+    }
+}
+
+fn from_description(text: &str) -> Error {
+    let lower = text.to_ascii_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| lower.contains(w));
+    if has(&["reset", "econnreset"]) {
+        Error::ConnectionReset
+    } else if has(&["broken pipe", "epipe"]) {
+        Error::BrokenPipe
+    } else if has(&["aborted"]) {
+        Error::ConnectionAborted
+    } else if has(&["refused"]) {
+        Error::ConnectionRefused
+    } else if has(&["timed out", "timeout"]) {
+        Error::TimedOut
+    } else if has(&["not connected"]) {
+        Error::NotConnected
+    } else {
+        Error::Other(text.to_owned())
+    }
+}

@@ -1,0 +1,64 @@
+//! The socket behind a stream: TCP from `wasi:sockets`, or Unix from the
+//! host's `wasio:streams/unix` import. Streams only need to shut it down
+//! and to describe it.
+
+use wasip2::sockets::network::IpAddressFamily;
+use wasip2::sockets::tcp::{ShutdownType, TcpSocket};
+
+use super::address::{AddressFamily, ExtraInfo, SocketAddress, to_std};
+use super::errors::from_code;
+use crate::core::Error;
+
+/// A connected socket.
+#[derive(Debug)]
+pub enum Socket {
+    Tcp(TcpSocket),
+    #[cfg(feature = "unix")]
+    Unix(super::unix::UnixSocket),
+}
+
+impl Socket {
+    /// Send end of file once everything written has gone out.
+    pub fn shutdown_send(&self) -> Result<(), Error> {
+        match self {
+            Self::Tcp(socket) => socket.shutdown(ShutdownType::Send).map_err(from_code),
+            #[cfg(feature = "unix")]
+            Self::Unix(socket) => socket.shutdown(ShutdownType::Send).map_err(from_code),
+        }
+    }
+
+    /// The socket's family.
+    pub fn family(&self) -> AddressFamily {
+        match self {
+            Self::Tcp(socket) => match socket.address_family() {
+                IpAddressFamily::Ipv4 => AddressFamily::Ipv4,
+                IpAddressFamily::Ipv6 => AddressFamily::Ipv6,
+            },
+            #[cfg(feature = "unix")]
+            Self::Unix(_) => AddressFamily::Unix,
+        }
+    }
+
+    /// asyncio's `get_extra_info`: the peer's and this end's addresses.
+    pub fn extra_info(&self) -> ExtraInfo {
+        match self {
+            Self::Tcp(socket) => ExtraInfo {
+                peername: socket
+                    .remote_address()
+                    .ok()
+                    .map(|a| SocketAddress::Ip(to_std(a))),
+                sockname: socket
+                    .local_address()
+                    .ok()
+                    .map(|a| SocketAddress::Ip(to_std(a))),
+                family: self.family(),
+            },
+            #[cfg(feature = "unix")]
+            Self::Unix(socket) => ExtraInfo {
+                peername: Some(SocketAddress::Unix(socket.peer_path().unwrap_or_default())),
+                sockname: Some(SocketAddress::Unix(socket.local_path().unwrap_or_default())),
+                family: AddressFamily::Unix,
+            },
+        }
+    }
+}
