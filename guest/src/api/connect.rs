@@ -51,8 +51,7 @@ pub(crate) fn pair(
     opened: Opened,
     limits: &StreamLimits,
 ) -> Result<(StreamReader, StreamWriter), Error> {
-    let (socket, input, output) = opened;
-    let conn = Connection::open(socket, input, output, limits)?;
+    let conn = Connection::open(opened, limits)?;
     Ok((
         StreamReader::from_connection(conn.clone()),
         StreamWriter::from_connection(conn),

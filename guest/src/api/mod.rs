@@ -18,6 +18,7 @@ mod writer;
 
 #[cfg(feature = "unix")]
 pub use connect::open_unix_connection;
+#[cfg(feature = "component")]
 pub(crate) use connect::pair;
 pub use connect::{open_connection, open_connection_with};
 pub use reader::StreamReader;

@@ -25,7 +25,10 @@ impl GuestStreamWriter for Writer {
     }
 
     fn drain(&self) -> Result<(), WitError> {
-        result(self.0.try_drain())
+        let drained = self.0.try_drain();
+        // `drain` is where a consumer expects its bytes to leave.
+        runtime::run_until_stalled();
+        result(drained)
     }
 
     fn blocking_drain(&self, timeout: Option<Duration>) -> Result<(), WitError> {

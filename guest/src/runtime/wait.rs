@@ -1,7 +1,9 @@
-//! `Interest`: a future's registration with the reactor, cancelled on drop.
+//! `Interest`: a future's registration with the reactor, cancelled on drop;
+//! and [`wait_for`], which waits on any `wasi:io` pollable.
 
+use std::future::poll_fn;
 use std::rc::Rc;
-use std::task::Context;
+use std::task::{Context, Poll};
 
 use wasip2::io::poll::Pollable;
 
@@ -31,4 +33,20 @@ impl Drop for Interest {
     fn drop(&mut self) {
         self.cancel();
     }
+}
+
+/// Wait until `pollable` is ready, letting other tasks run meanwhile: the
+/// way to combine wasio with any other `wasi:io` source (stdin, a file, an
+/// HTTP body) in one event loop.
+pub async fn wait_for(pollable: Rc<Pollable>) {
+    let mut interest = Interest::default();
+    poll_fn(|cx| {
+        if pollable.ready() {
+            Poll::Ready(())
+        } else {
+            interest.wait_for(&pollable, cx);
+            Poll::Pending
+        }
+    })
+    .await;
 }

@@ -20,7 +20,7 @@ use wasip2::io::streams::{InputStream, OutputStream, StreamError};
 
 use super::address::{AddressFamily, ExtraInfo};
 use super::errors::from_stream;
-use super::socket::Socket;
+use super::socket::{Opened, Socket};
 use crate::core::{Error, ReadPoll, StreamReader, WriteBuffer};
 use crate::runtime::{self, Interest};
 
@@ -100,13 +100,13 @@ pub struct Connection {
 
 impl Connection {
     /// A connection over an open socket and its streams.
-    pub fn open(
-        socket: Socket,
-        input: InputStream,
-        output: OutputStream,
-        limits: &StreamLimits,
-    ) -> Result<Rc<Self>, Error> {
+    pub fn open(opened: Opened, limits: &StreamLimits) -> Result<Rc<Self>, Error> {
         let (reader, writer) = limits.build()?;
+        let Opened {
+            input,
+            output,
+            socket,
+        } = opened;
         let family = socket.family();
         let io = Io {
             input_ready: Rc::new(input.subscribe()),
@@ -295,9 +295,10 @@ impl Connection {
         f(&mut self.state.borrow_mut().writer)
     }
 
-    /// asyncio's `drain`: send what the socket takes now, then report
-    /// whether the writer is below its low-water mark. A reader exception
-    /// (the connection failed) is reported first, as in asyncio.
+    /// asyncio's `drain`: ready at once unless the writer is paused (above
+    /// its high-water mark); then send what the socket takes and wait for
+    /// the low-water mark. A reader exception (the connection failed) is
+    /// reported first, as in asyncio.
     pub fn poll_drain(
         &self,
         waiter: Option<(&mut Interest, &Context<'_>)>,
@@ -305,6 +306,9 @@ impl Connection {
         let mut state = self.state.borrow_mut();
         if let Some(error) = state.reader.exception() {
             return Poll::Ready(Err(error.clone()));
+        }
+        if let Poll::Ready(result) = state.writer.drain() {
+            return Poll::Ready(result);
         }
         let flush = state.flush();
         match state.writer.drain() {

@@ -5,7 +5,8 @@ use std::rc::Rc;
 use wasip2::io::poll::Pollable;
 
 use super::address::SocketAddress;
-use super::tcp::{Opened, TcpListener};
+use super::socket::Opened;
+use super::tcp::TcpListener;
 use crate::core::Error;
 
 /// One listening socket of a server.

@@ -18,8 +18,9 @@ pub(crate) use connection::Connection;
 pub use connection::StreamLimits;
 pub(crate) use listener::Listener;
 pub use options::{ConnectOptions, DEFAULT_BACKLOG, KeepAlive, ServerOptions, SocketOptions};
-pub(crate) use tcp::{Connecting, Opened, bind_server};
-#[cfg(feature = "unix")]
+pub(crate) use socket::Opened;
+pub(crate) use tcp::{Connecting, bind_server};
+#[cfg(all(feature = "unix", feature = "component"))]
 pub(crate) use unix::bindings::wasio::streams::unix as unix_bindings;
 #[cfg(feature = "unix")]
 pub(crate) use unix::{UnixListener, connect as connect_unix};

@@ -2,12 +2,34 @@
 //! host's `wasio:streams/unix` import. Streams only need to shut it down
 //! and to describe it.
 
+use wasip2::io::streams::{InputStream, OutputStream};
 use wasip2::sockets::network::IpAddressFamily;
 use wasip2::sockets::tcp::{ShutdownType, TcpSocket};
 
 use super::address::{AddressFamily, ExtraInfo, SocketAddress, to_std};
 use super::errors::from_code;
 use crate::core::Error;
+
+/// A connected socket with its streams, not yet part of a connection.
+/// Fields drop in order: the streams before the socket they belong to.
+#[derive(Debug)]
+pub struct Opened {
+    pub input: InputStream,
+    pub output: OutputStream,
+    pub socket: Socket,
+}
+
+impl Opened {
+    /// Pair a socket with its streams, as `accept` and `connect` return
+    /// them.
+    pub fn new(socket: Socket, input: InputStream, output: OutputStream) -> Self {
+        Self {
+            input,
+            output,
+            socket,
+        }
+    }
+}
 
 /// A connected socket.
 #[derive(Debug)]

@@ -8,7 +8,6 @@ use std::task::Poll;
 
 use wasip2::clocks::monotonic_clock::{self, Instant};
 use wasip2::io::poll::Pollable;
-use wasip2::io::streams::{InputStream, OutputStream};
 use wasip2::sockets::network::ErrorCode;
 use wasip2::sockets::tcp::TcpSocket;
 use wasip2::sockets::tcp_create_socket::create_tcp_socket;
@@ -17,26 +16,28 @@ use super::address::{family_of, from_std, to_std};
 use super::errors::from_code;
 use super::options::{ConnectOptions, DEFAULT_BACKLOG, ServerOptions, SocketOptions};
 use super::resolve::{Resolving, in_family, network};
-use super::socket::Socket;
+use super::socket::{Opened, Socket};
 use crate::core::Error;
 use crate::runtime::deadline_after;
-
-/// A connected socket with its streams, ready to become a connection.
-pub type Opened = (Socket, InputStream, OutputStream);
 
 #[derive(Debug)]
 enum Step {
     /// Looking up the host name.
     Resolving(Resolving),
-    /// Waiting for one address to connect. The pollable drops first.
-    Connecting {
-        ready: Rc<Pollable>,
-        socket: TcpSocket,
-    },
+    /// Waiting for one address to connect.
+    Connecting(Attempt),
     /// Between attempts: the next candidate address is tried.
     Idle,
     /// Finished (connected or failed); the result was handed out.
     Done,
+}
+
+/// One address being connected to. Fields drop in order: the pollable
+/// before the socket it watches.
+#[derive(Debug)]
+struct Attempt {
+    ready: Rc<Pollable>,
+    socket: TcpSocket,
 }
 
 /// A connection being opened, advanced without blocking: the name is
@@ -70,17 +71,18 @@ impl Connecting {
     pub fn pollable(&self) -> Option<&Rc<Pollable>> {
         match &self.step {
             Step::Resolving(resolving) => resolving.pollable(),
-            Step::Connecting { ready, .. } => Some(ready),
+            Step::Connecting(attempt) => Some(&attempt.ready),
             Step::Idle | Step::Done => None,
         }
     }
 
     /// A new pollable for what [`poll`](Self::poll) waits on (for
     /// `subscribe`), `None` when it would not wait.
+    #[cfg(feature = "component")]
     pub fn subscribe(&self) -> Option<Pollable> {
         match &self.step {
             Step::Resolving(resolving) => resolving.subscribe(),
-            Step::Connecting { socket, .. } => Some(socket.subscribe()),
+            Step::Connecting(attempt) => Some(attempt.socket.subscribe()),
             Step::Idle | Step::Done => None,
         }
     }
@@ -121,16 +123,20 @@ impl Connecting {
                         return Poll::Pending;
                     }
                 },
-                Step::Connecting { ready, socket } => match socket.finish_connect() {
+                Step::Connecting(attempt) => match attempt.socket.finish_connect() {
                     Ok((input, output)) => {
+                        let Attempt { ready, socket } = attempt;
                         drop(ready);
-                        return Poll::Ready(Ok((Socket::Tcp(socket), input, output)));
+                        return Poll::Ready(Ok(Opened::new(Socket::Tcp(socket), input, output)));
                     }
                     Err(ErrorCode::WouldBlock) => {
-                        self.step = Step::Connecting { ready, socket };
+                        self.step = Step::Connecting(attempt);
                         return Poll::Pending;
                     }
-                    Err(code) => self.last_error = Some(from_code(code)),
+                    Err(code) => {
+                        drop(attempt);
+                        self.last_error = Some(from_code(code));
+                    }
                 },
                 Step::Idle => match self.candidates.pop_front() {
                     Some(ip) => match self.begin(SocketAddr::new(ip, self.port)) {
@@ -160,10 +166,10 @@ impl Connecting {
         socket
             .start_connect(&network, from_std(address))
             .map_err(from_code)?;
-        Ok(Step::Connecting {
+        Ok(Step::Connecting(Attempt {
             ready: Rc::new(socket.subscribe()),
             socket,
-        })
+        }))
     }
 }
 
@@ -222,7 +228,7 @@ impl TcpListener {
                 Ok((socket, input, output)) => {
                     // Settings are hints: a refusal must not lose the client.
                     let _ = self.accepted.apply(&socket);
-                    return Ok(Some((Socket::Tcp(socket), input, output)));
+                    return Ok(Some(Opened::new(Socket::Tcp(socket), input, output)));
                 }
                 Err(ErrorCode::WouldBlock) => return Ok(None),
                 // The client left before we got to it: take the next one.

@@ -6,8 +6,7 @@ use wasip2::io::poll::Pollable;
 use wasip2::sockets::network::ErrorCode;
 
 use super::errors::from_code;
-use super::socket::Socket;
-use super::tcp::Opened;
+use super::socket::{Opened, Socket};
 use crate::core::Error;
 
 pub(crate) mod bindings {
@@ -37,7 +36,7 @@ pub use bindings::wasio::streams::unix::UnixSocket;
 /// Connect to the Unix socket at `path`.
 pub fn connect(path: &str) -> Result<Opened, Error> {
     let (socket, input, output) = unix::connect(path).map_err(from_code)?;
-    Ok((Socket::Unix(socket), input, output))
+    Ok(Opened::new(Socket::Unix(socket), input, output))
 }
 
 /// A listening Unix socket; its file goes when it is dropped.
@@ -78,7 +77,9 @@ impl UnixListener {
     /// Accept one waiting client, `None` when none waits.
     pub fn accept(&self) -> Result<Option<Opened>, Error> {
         match self.listener.accept() {
-            Ok((socket, input, output)) => Ok(Some((Socket::Unix(socket), input, output))),
+            Ok((socket, input, output)) => {
+                Ok(Some(Opened::new(Socket::Unix(socket), input, output)))
+            }
             Err(ErrorCode::WouldBlock) => Ok(None),
             Err(code) => Err(from_code(code)),
         }

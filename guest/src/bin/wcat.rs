@@ -1,0 +1,130 @@
+//! wcat: a netcat-like client on wasio's `open_connection`.
+//!
+//! ```text
+//! wcat HOST PORT
+//! wcat --unix PATH
+//! ```
+//!
+//! Copies standard input to the connection and the connection to standard
+//! output. At the end of input it half-closes (the peer sees end of file
+//! and may go on sending); it exits once the peer has closed its side.
+//! Errors (refused, denied, unresolvable, reset) end it with a one-line
+//! message and exit code 1.
+
+use std::process::ExitCode;
+use std::rc::Rc;
+
+use wasio::{Error, StreamReader, StreamWriter};
+use wasip2::cli::{stdin, stdout};
+use wasip2::io::streams::StreamError;
+
+const USAGE: &str = "usage: wcat HOST PORT | wcat --unix PATH";
+
+enum Target {
+    Tcp(String, u16),
+    #[cfg_attr(not(feature = "unix"), allow(dead_code))]
+    Unix(String),
+}
+
+fn parse_args() -> Result<Target, String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.as_slice() {
+        [flag, path] if flag == "--unix" => {
+            if cfg!(feature = "unix") {
+                Ok(Target::Unix(path.clone()))
+            } else {
+                Err("--unix needs the wasio host: run wcat-unix.wasm under `wasio run`".to_owned())
+            }
+        }
+        [host, port] => {
+            let port = port.parse().map_err(|e| format!("port {port:?}: {e}"))?;
+            Ok(Target::Tcp(host.clone(), port))
+        }
+        _ => Err(USAGE.to_owned()),
+    }
+}
+
+async fn connect(target: &Target) -> Result<(StreamReader, StreamWriter), String> {
+    let (what, result) = match target {
+        Target::Tcp(host, port) => (
+            format!("{host}:{port}"),
+            wasio::open_connection(host, *port).await,
+        ),
+        #[cfg(feature = "unix")]
+        Target::Unix(path) => (
+            path.clone(),
+            wasio::open_unix_connection(path, Default::default()).await,
+        ),
+        #[cfg(not(feature = "unix"))]
+        Target::Unix(path) => (
+            path.clone(),
+            Err(Error::invalid_argument("Unix sockets need the wasio host")),
+        ),
+    };
+    result.map_err(|e| format!("cannot connect to {what}: {e}"))
+}
+
+/// Standard input into the connection, then half-close.
+async fn send_stdin(writer: &StreamWriter) -> Result<(), Error> {
+    let input = stdin::get_stdin();
+    let ready = Rc::new(input.subscribe());
+    loop {
+        match input.read(64 * 1024) {
+            Ok(bytes) if bytes.is_empty() => wasio::runtime::wait_for(ready.clone()).await,
+            Ok(bytes) => {
+                writer.write_owned(bytes)?;
+                writer.drain().await?;
+            }
+            Err(StreamError::Closed) => break,
+            Err(StreamError::LastOperationFailed(e)) => {
+                return Err(Error::Other(e.to_debug_string()));
+            }
+        }
+    }
+    writer.write_eof()
+}
+
+/// The connection into standard output, until the peer closes.
+async fn receive(reader: &StreamReader) -> Result<(), Error> {
+    let output = stdout::get_stdout();
+    loop {
+        let chunk = reader.read(64 * 1024).await?;
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        output
+            .blocking_write_and_flush(&chunk)
+            .map_err(|_| Error::Other("cannot write to standard output".to_owned()))?;
+    }
+}
+
+async fn run(target: Target) -> Result<(), String> {
+    let (reader, writer) = connect(&target).await?;
+    let sending = wasio::spawn(async move {
+        let sent = send_stdin(&writer).await;
+        (sent, writer)
+    });
+    receive(&reader)
+        .await
+        .map_err(|e| format!("receiving: {e}"))?;
+    // The peer is done; input may still be open (an interactive terminal).
+    drop(sending);
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let target = match parse_args() {
+        Ok(target) => target,
+        Err(message) => {
+            eprintln!("wcat: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    match wasio::block_on(run(target)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("wcat: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! Helpers shared by the guest-side test programs. Each program under
+//! `src/bin/` is a wasm32-wasip2 command that the host-side suite in
+//! `tests/` runs against native peers; it exits 0 when every check passed
+//! and prints what failed otherwise. The crate builds for wasm32-wasip2
+//! only, so it is not a default workspace member.
+
+use std::fmt::Debug;
+
+/// The program's command-line arguments after its name.
+pub fn args() -> Vec<String> {
+    std::env::args().skip(1).collect()
+}
+
+/// The `index`th argument parsed as `T`, or exit with a usage message.
+pub fn arg<T: std::str::FromStr>(index: usize, what: &str) -> T {
+    let args = args();
+    args.get(index)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| {
+            fail(format!(
+                "argument {index} must be {what}, got {:?}",
+                args.get(index)
+            ))
+        })
+}
+
+/// Stop the program with a failure message and exit code 1.
+pub fn fail(message: impl std::fmt::Display) -> ! {
+    eprintln!("FAIL: {message}");
+    std::process::exit(1)
+}
+
+/// Check that `got` equals `want`, failing with `what` otherwise.
+#[track_caller]
+pub fn check_eq<T: PartialEq + Debug>(got: T, want: T, what: &str) {
+    if got != want {
+        let location = std::panic::Location::caller();
+        fail(format!("{what} at {location}: got {got:?}, want {want:?}"));
+    }
+}
+
+/// Unwrap `result`, failing with `what` on error.
+#[track_caller]
+pub fn ok<T, E: Debug>(result: Result<T, E>, what: &str) -> T {
+    result.unwrap_or_else(|error| {
+        let location = std::panic::Location::caller();
+        fail(format!("{what} at {location}: {error:?}"))
+    })
+}
