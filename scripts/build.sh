@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Builds the wasio components into dist/ (not committed) and the host.
 #
-#   dist/wasio-tcp.wasm   wasio:streams over TCP: runs on any WASI 0.2 runtime
-#   dist/wasio.wasm       the same plus Unix sockets through the host's import
-#   target/debug/wasio    the host (`wasio run`)
+#   dist/wasio-tcp.wasm        wasio:streams over TCP: runs on any WASI 0.2 runtime
+#   dist/wasio.wasm            the same plus Unix sockets through the host's import
+#   dist/echo-server.wasm      command components for any WASI 0.2 runtime (TCP)
+#   dist/wcat.wasm
+#   dist/echo-server-unix.wasm the same with --unix, for `wasio run`
+#   dist/wcat-unix.wasm
+#   target/debug/wasio         the host (`wasio run`)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,12 +16,21 @@ mkdir -p dist
 out=target/wasm32-wasip2/component
 
 component() { # features dist-name
-  cargo build --quiet -p wasio --target wasm32-wasip2 --profile component --features "$1"
+  cargo build --quiet -p wasio --lib --target wasm32-wasip2 --profile component --features "$1"
   cp "$out/wasio.wasm" "dist/$2"
+}
+
+commands() { # features suffix
+  cargo build --quiet -p wasio --bins --target wasm32-wasip2 --profile component --features "$1"
+  for bin in echo-server wcat; do
+    cp "$out/$bin.wasm" "dist/$bin$2.wasm"
+  done
 }
 
 component component wasio-tcp.wasm
 component component,unix wasio.wasm
+commands cli ""
+commands cli,unix -unix
 cargo build --quiet -p wasio-host
 
 for wasm in dist/*.wasm; do

@@ -23,7 +23,11 @@ fn main() {
         ("component", "wasio-tcp.wasm"),
         ("component,unix", "wasio.wasm"),
     ] {
-        cargo(&root, &target_dir, &["-p", "wasio", "--features", features]);
+        cargo(
+            &root,
+            &target_dir,
+            &["-p", "wasio", "--lib", "--features", features],
+        );
         std::fs::copy(out.join("wasio.wasm"), artifacts.join(name)).unwrap();
     }
     cargo(&root, &target_dir, &["-p", "wasio-test-programs", "--bins"]);

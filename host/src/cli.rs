@@ -12,7 +12,9 @@ use clap::builder::FalseyValueParser;
 use clap::{Args, Parser, Subcommand};
 
 use wasio_host::policy::AddrRule;
-use wasio_host::{CacheSetting, DirMapping, HostConfig, Limits, NetworkPolicy, RunOptions};
+use wasio_host::{
+    CacheSetting, DirMapping, HostConfig, Limits, NetworkPolicy, Output, RunOptions, Stdin,
+};
 
 /// Exit code when the host cannot run the component at all.
 pub const EXIT_HOST_ERROR: i32 = 125;
@@ -234,7 +236,8 @@ impl RunArgs {
         })
     }
 
-    /// What the guest sees: argv (the file name first), env and directories.
+    /// What the guest sees: argv (the file name first), env, directories, and
+    /// the host's stdin, stdout and stderr.
     pub fn run_options(&self) -> Result<RunOptions, String> {
         let program = self
             .component
@@ -261,7 +264,9 @@ impl RunArgs {
                 .collect(),
             env,
             dirs: self.dirs.clone(),
-            inherit_stdio: true,
+            stdin: Stdin::Inherit,
+            stdout: Output::Inherit,
+            stderr: Output::Inherit,
         })
     }
 }

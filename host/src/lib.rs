@@ -1,31 +1,81 @@
 //! wasio-host: a Wasmtime host for wasio components.
 //!
-//! It runs WASI 0.2 command components with three additions: the
+//! It runs WASI 0.2 components with three additions: the
 //! `wasio:streams/unix` import (Unix-domain stream sockets, which WASI 0.2
 //! lacks), a deny-by-default [network policy](policy::NetworkPolicy), and
 //! per-instance [limits](limits::Limits) on memory, CPU time and open
 //! connections. The `wasio` binary is a command-line front end; an
-//! application can embed the same host:
+//! application can embed the same host.
+//!
+//! A command component (one that exports `wasi:cli/run`) runs with
+//! [`Host::load`] and [`Loaded::run`]. Its standard I/O is the host's by
+//! default; [`RunOptions`] can instead feed stdin from bytes or a
+//! [pipe](Stdin::pipe) and [capture](Capture) stdout and stderr, readable
+//! while the guest runs:
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), wasio_host::Error> {
-//! use wasio_host::{Host, HostConfig, RunOptions};
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use wasio_host::{Capture, Host, HostConfig, Output, RunOptions, Stdin};
 //!
 //! let mut config = HostConfig::default();
-//! config.policy.allow_connect("127.0.0.1:8080".parse().unwrap());
+//! config.policy.allow_listen("127.0.0.1:*".parse()?);
 //! config.limits.max_memory = Some(64 << 20);
 //! let host = Host::new(config)?;
-//! let plugin = host.load("plugin.wasm")?;
+//! let server = host.load("echo-server.wasm")?;
+//!
+//! let stdout = Capture::new();
+//! let (stdin, input) = Stdin::pipe();
 //! let options = RunOptions {
-//!     args: vec!["plugin.wasm".into()],
+//!     args: ["echo-server.wasm", "--listen", "127.0.0.1:0"].map(String::from).to_vec(),
+//!     stdin,
+//!     stdout: Output::Capture(stdout.clone()),
 //!     ..RunOptions::default()
 //! };
-//! let exit_code = plugin.run(&options).await?;
+//! let running = tokio::spawn(async move { server.run(&options).await });
+//! let addr = stdout
+//!     .wait_for_line(|line| line.strip_prefix("listening on ").map(str::to_owned))
+//!     .await
+//!     .ok_or("the server exited before it listened")?;
+//! // ... talk to the server at `addr` ...
+//! input.close(); // echo-server stops at the end of its input
+//! let exit_code = running.await??;
 //! # Ok(()) }
 //! ```
 //!
-//! Each run gets its own store, so instances share nothing but the compiled
-//! code, and a limit stops only the instance that exceeds it.
+//! Any other component (a plugin exporting its own interface, or the wasio
+//! component itself) is compiled with [`Host::compile`] and instantiated
+//! with [`Host::linker`] in a store from [`Host::new_store`], which has the
+//! same WASI context, policy and limits as a command's. The engine runs
+//! guests asynchronously (for the CPU limit, and because the WASI imports
+//! are async), so instantiate and call with the `_async` functions, and
+//! generate bindings with `exports: { default: async }`:
+//!
+//! ```no_run
+//! # async fn demo(host: wasio_host::Host) -> Result<(), wasio_host::Error> {
+//! wasmtime::component::bindgen!({
+//!     inline: "
+//!         package example:plugin;
+//!         world plugin {
+//!             export greet: func(name: string) -> string;
+//!         }
+//!     ",
+//!     exports: { default: async },
+//! });
+//!
+//! let component = host.compile("plugin.wasm")?;
+//! let mut store = host.new_store(&wasio_host::RunOptions::default())?;
+//! let greeting = async {
+//!     let plugin = Plugin::instantiate_async(&mut store, &component, host.linker()).await?;
+//!     plugin.call_greet(&mut store, "world").await
+//! }
+//! .await
+//! .map_err(|e| store.data().guest_error(e))?;
+//! let leftover = store.data_mut().resource_count();
+//! # Ok(()) }
+//! ```
+//!
+//! Each run or store is its own instance: instances share nothing but the
+//! compiled code, and a limit stops only the instance that exceeds it.
 
 pub mod engine;
 mod error;
@@ -34,14 +84,15 @@ pub mod policy;
 mod run;
 pub mod sockets;
 mod state;
+pub mod stdio;
 pub mod unix;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
+use wasmtime::{Engine, Store};
 use wasmtime_wasi::p2::bindings::CommandPre;
 
 pub use crate::engine::CacheSetting;
@@ -49,7 +100,8 @@ pub use crate::error::Error;
 pub use crate::limits::Limits;
 pub use crate::policy::NetworkPolicy;
 pub use crate::run::{DirMapping, RunOptions};
-use crate::state::InstanceState;
+pub use crate::state::{HostState, ResourceCounts};
+pub use crate::stdio::{Capture, Output, Stdin, StdinReader, StdinWriter};
 
 /// How a [`Host`] treats every component it runs.
 #[derive(Clone, Debug, Default)]
@@ -68,7 +120,7 @@ pub struct Host {
 
 struct HostInner {
     engine: Engine,
-    linker: Linker<InstanceState>,
+    linker: Linker<HostState>,
     policy: Arc<NetworkPolicy>,
     limits: Limits,
     _ticker: limits::EpochTicker,
@@ -99,20 +151,51 @@ impl Host {
         &self.inner.engine
     }
 
-    /// Read, compile (or fetch from the cache) and pre-instantiate the
-    /// command component at `path`.
-    pub fn load(&self, path: impl AsRef<Path>) -> Result<Loaded, Error> {
+    /// The linker with every import wasio provides (WASI 0.2 with the
+    /// policy's guards, and `wasio:streams/unix`), for instantiating a
+    /// component in a store from [`Host::new_store`]. To add imports of
+    /// your own, clone it and define them on the clone.
+    pub fn linker(&self) -> &Linker<HostState> {
+        &self.inner.linker
+    }
+
+    /// The network policy every instance runs under.
+    pub fn policy(&self) -> &NetworkPolicy {
+        &self.inner.policy
+    }
+
+    /// The limits each instance gets.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// A store for one instance, as [`Loaded::run`] makes for each run: a
+    /// WASI context with the arguments, environment, directories and
+    /// standard I/O of `options`, the host's policy, and the limits
+    /// installed (memory, and the epoch deadline that meters CPU time).
+    ///
+    /// Instantiate and call in it with the `_async` functions: the CPU limit
+    /// and the WASI imports need them. An error from a call can be explained
+    /// with [`HostState::guest_error`].
+    pub fn new_store(&self, options: &RunOptions) -> Result<Store<HostState>, Error> {
+        let host = &self.inner;
+        run::new_store(&host.engine, &host.policy, &host.limits, options)
+    }
+
+    /// Read and compile (or fetch from the compiled-code cache) the
+    /// component at `path`, whatever it exports.
+    pub fn compile(&self, path: impl AsRef<Path>) -> Result<Component, Error> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|source| Error::Read {
             path: path.to_owned(),
             source,
         })?;
-        self.load_bytes(&bytes, path)
+        self.compile_bytes(&bytes, path)
     }
 
-    /// Like [`Host::load`] for a component already in memory; `name` is used
-    /// in error messages.
-    pub fn load_bytes(&self, bytes: &[u8], name: impl AsRef<Path>) -> Result<Loaded, Error> {
+    /// Like [`Host::compile`] for a component already in memory; `name` is
+    /// used in error messages.
+    pub fn compile_bytes(&self, bytes: &[u8], name: impl AsRef<Path>) -> Result<Component, Error> {
         let path = name.as_ref().to_owned();
         if !bytes.starts_with(b"\0asm") {
             return Err(Error::NotWasm { path });
@@ -120,15 +203,37 @@ impl Host {
         if is_core_module(bytes) {
             return Err(Error::CoreModule { path });
         }
-        let component =
-            Component::new(&self.inner.engine, bytes).map_err(|source| Error::Compile {
-                path: path.clone(),
-                source,
-            })?;
+        Component::new(&self.inner.engine, bytes).map_err(|source| Error::Compile { path, source })
+    }
+
+    /// Read, compile (or fetch from the cache) and pre-instantiate the
+    /// command component at `path`.
+    pub fn load(&self, path: impl AsRef<Path>) -> Result<Loaded, Error> {
+        let path = path.as_ref();
+        let component = self.compile(path)?;
+        self.load_component(&component, path)
+    }
+
+    /// Like [`Host::load`] for a component already in memory; `name` is used
+    /// in error messages.
+    pub fn load_bytes(&self, bytes: &[u8], name: impl AsRef<Path>) -> Result<Loaded, Error> {
+        let name = name.as_ref();
+        let component = self.compile_bytes(bytes, name)?;
+        self.load_component(&component, name)
+    }
+
+    /// Pre-instantiate a compiled command component; `name` is used in
+    /// error messages.
+    pub fn load_component(
+        &self,
+        component: &Component,
+        name: impl AsRef<Path>,
+    ) -> Result<Loaded, Error> {
+        let path = name.as_ref().to_owned();
         let pre = self
             .inner
             .linker
-            .instantiate_pre(&component)
+            .instantiate_pre(component)
             .map_err(|source| Error::Link {
                 path: path.clone(),
                 source,
@@ -159,16 +264,17 @@ impl fmt::Debug for Host {
 #[derive(Clone)]
 pub struct Loaded {
     host: Host,
-    pre: CommandPre<InstanceState>,
+    pre: CommandPre<HostState>,
     path: PathBuf,
 }
 
 impl Loaded {
-    /// Run the command once and return its exit code: 0 on success, the
-    /// code given to `wasi:cli/exit`, or 1 when `run` returns an error.
+    /// Run the command once, in a store from [`Host::new_store`], and return
+    /// its exit code: 0 on success, the code given to `wasi:cli/exit`, or 1
+    /// when `run` returns an error.
     pub async fn run(&self, options: &RunOptions) -> Result<i32, Error> {
-        let host = &self.host.inner;
-        run::run_command(&host.engine, &self.pre, &host.policy, &host.limits, options).await
+        let store = self.host.new_store(options)?;
+        run::run_command(&self.pre, store).await
     }
 
     /// The path (or name) the component was loaded from.

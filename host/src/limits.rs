@@ -80,6 +80,11 @@ impl InstanceLimits {
         &self.limits
     }
 
+    /// Bytes of linear memory the instance has now, all memories together.
+    pub fn memory_in_use(&self) -> usize {
+        self.memory_in_use
+    }
+
     /// The last memory growth that was refused, if any: explains a trap that
     /// follows (a Rust guest aborts when an allocation fails).
     pub fn memory_denied(&self) -> Option<&MemoryLimitExceeded> {

@@ -1,1 +1,63 @@
-//! End-to-end tests live in `tests/`; this library holds their shared helpers.
+//! Shared pieces of the end-to-end suite: where the wasm artifacts are, a
+//! host configured for loopback, and native peers (tokio servers) that the
+//! components talk to.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+pub mod peers;
+
+/// The directory holding the wasm artifacts `build.rs` built.
+pub fn artifacts() -> PathBuf {
+    PathBuf::from(env!("WASIO_ARTIFACTS"))
+}
+
+/// The path of one artifact (`wasio-tcp.wasm`, `client_lines.wasm`, ...).
+pub fn artifact(name: &str) -> PathBuf {
+    let path = artifacts().join(name);
+    assert!(path.exists(), "{} was not built", path.display());
+    path
+}
+
+/// A policy allowing what the suite's components need: TCP to and from
+/// loopback, name lookups (for `localhost`), and Unix sockets in `unix_dir`.
+pub fn loopback_policy(unix_dir: Option<&Path>) -> wasio_host::NetworkPolicy {
+    let mut policy = wasio_host::NetworkPolicy::deny_all();
+    for rule in ["127.0.0.0/8:*", "[::1]:*"] {
+        policy.allow_connect(rule.parse().expect("a valid rule"));
+        policy.allow_listen(rule.parse().expect("a valid rule"));
+    }
+    policy.allow_name_lookup(true);
+    if let Some(dir) = unix_dir {
+        policy.allow_unix_dir(dir).expect("a Unix directory");
+    }
+    policy
+}
+
+/// A host with [`loopback_policy`] and the default limits.
+pub fn loopback_host(unix_dir: Option<&Path>) -> wasio_host::Host {
+    wasio_host::Host::new(wasio_host::HostConfig {
+        policy: loopback_policy(unix_dir),
+        ..wasio_host::HostConfig::default()
+    })
+    .expect("a host")
+}
+
+/// Run the test program `name` (an artifact) with `args`; its exit code.
+pub async fn run_program(host: &wasio_host::Host, name: &str, args: &[String]) -> i32 {
+    let program = host
+        .load(artifact(&format!("{name}.wasm")))
+        .expect("load the program");
+    let mut argv = vec![name.to_owned()];
+    argv.extend_from_slice(args);
+    let options = wasio_host::RunOptions {
+        args: argv,
+        ..wasio_host::RunOptions::default()
+    };
+    program.run(&options).await.expect("run the program")
+}
+
+/// `addr` as a test program target argument.
+pub fn target(addr: SocketAddr) -> String {
+    addr.to_string()
+}

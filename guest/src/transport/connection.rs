@@ -82,6 +82,8 @@ struct State {
     read_blocked: bool,
     /// Woken when the socket is released.
     release_wakers: Vec<Waker>,
+    /// A flush before shutting down was requested.
+    flushed_for_shutdown: bool,
 }
 
 /// What one attempt at sending the write buffer achieved.
@@ -127,6 +129,7 @@ impl Connection {
                 read_size: MIN_READ,
                 read_blocked: false,
                 release_wakers: Vec::new(),
+                flushed_for_shutdown: false,
             }),
         }))
     }
@@ -152,6 +155,7 @@ impl Connection {
                 read_size: MIN_READ,
                 read_blocked: false,
                 release_wakers: Vec::new(),
+                flushed_for_shutdown: false,
             }),
         }))
     }
@@ -467,6 +471,24 @@ impl State {
             };
             if self.writer.pending().is_empty() {
                 if self.writer.wants_shutdown() {
+                    // Everything written must reach the socket before the
+                    // FIN: flush, and shut down once the flush completed.
+                    let flushed = match self.flushed_for_shutdown {
+                        false => io.output.flush().map(|()| 0),
+                        true => io.output.check_write(),
+                    };
+                    match flushed {
+                        Ok(0) if !self.flushed_for_shutdown => {
+                            self.flushed_for_shutdown = true;
+                            continue;
+                        }
+                        Ok(0) => return Flush::Blocked,
+                        Ok(_) => {}
+                        Err(error) => {
+                            self.lost(from_stream(error));
+                            continue;
+                        }
+                    }
                     if let Err(error) = io.socket.shutdown_send() {
                         self.lost(error);
                         continue;

@@ -5,6 +5,7 @@
 mod error;
 mod listener;
 mod socket;
+mod writer;
 
 use std::path::PathBuf;
 

@@ -6,21 +6,22 @@ use std::os::unix::net::UnixStream as StdUnixStream;
 use std::path::Path;
 
 use socket2::{Domain, SockAddr, Socket, Type};
-use wasmtime_wasi::p2::pipe::{AsyncReadStream, AsyncWriteStream};
+use wasmtime_wasi::p2::pipe::AsyncReadStream;
 use wasmtime_wasi::p2::{DynInputStream, DynOutputStream};
 
-/// How many bytes `check-write` grants on a Unix output stream, as
-/// wasmtime-wasi grants on TCP.
-const WRITE_BUDGET: usize = 64 * 1024;
+use super::writer::{self, UnixWriter};
 
 /// The host side of `unix-socket`.
 ///
 /// The data moves through the tokio halves inside the streams; this keeps a
 /// duplicate of the descriptor so that `shutdown` and the names work on the
-/// socket itself whatever the guest has done with its streams.
+/// socket itself whatever the guest has done with its streams, and shares
+/// the sending half with the output stream so that shutting it down waits
+/// for a write in flight.
 #[derive(Debug)]
 pub struct UnixSocket {
     socket: Socket,
+    writer: UnixWriter,
     /// Reported as the local path instead of the system's name: for an
     /// accepted socket, the path as the guest gave it to `listen`.
     local_path: Option<String>,
@@ -55,11 +56,15 @@ impl UnixSocket {
         let for_streams: StdUnixStream = socket.try_clone()?.into();
         for_streams.set_nonblocking(true)?;
         let (read, write) = tokio::net::UnixStream::from_std(for_streams)?.into_split();
-        // Dropping the write half (when the guest drops its output stream)
-        // shuts down sending, so the peer sees end-of-file.
+        let writer = UnixWriter::new(write);
         let input: DynInputStream = Box::new(AsyncReadStream::new(read));
-        let output: DynOutputStream = Box::new(AsyncWriteStream::new(WRITE_BUDGET, write));
-        Ok((Self { socket, local_path }, input, output))
+        let output: DynOutputStream = Box::new(writer.stream());
+        let socket = Self {
+            socket,
+            writer,
+            local_path,
+        };
+        Ok((socket, input, output))
     }
 
     /// The path this end is bound to, if any.
@@ -74,9 +79,19 @@ impl UnixSocket {
         path_name(self.socket.peer_addr())
     }
 
-    /// Shut down one or both directions of the socket itself.
+    /// Shut down one or both directions. Receiving stops at once; sending
+    /// stops once a write in flight is done, so the peer's end-of-file
+    /// comes after every byte written.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.socket.shutdown(how)
+        if let Shutdown::Read | Shutdown::Both = how {
+            self.socket.shutdown(Shutdown::Read)?;
+        }
+        if let Shutdown::Write | Shutdown::Both = how
+            && self.writer.shutdown() == writer::Shutdown::Now
+        {
+            self.socket.shutdown(Shutdown::Write)?;
+        }
+        Ok(())
     }
 }
 
@@ -92,6 +107,7 @@ mod tests {
     use std::io::{Read, Write};
     use std::time::Duration;
 
+    use bytes::Bytes;
     use wasmtime_wasi::p2::{Pollable, StreamError};
 
     use super::*;
@@ -174,6 +190,114 @@ mod tests {
             0,
             "end-of-file, not a timeout"
         );
+    }
+
+    /// Write until a write is left in flight (the peer is not reading);
+    /// returns the bytes written.
+    fn write_until_in_flight(output: &mut DynOutputStream) -> usize {
+        let mut written = 0;
+        for _ in 0..1000 {
+            match output.check_write().unwrap() {
+                0 => return written,
+                n => {
+                    output.write(Bytes::from(vec![b'x'; n])).unwrap();
+                    written += n;
+                }
+            }
+        }
+        panic!("the socket took {written} bytes without a write left in flight");
+    }
+
+    /// Read everything the peer gets until end-of-file, in a blocking task.
+    async fn read_to_end(mut peer: StdUnixStream) -> Vec<u8> {
+        peer.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        tokio::task::spawn_blocking(move || {
+            let mut got = Vec::new();
+            peer.read_to_end(&mut got)
+                .expect("end-of-file, not a timeout");
+            got
+        })
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn shutdown_send_waits_for_the_write_in_flight() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sock");
+        let server = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let (socket, _input, mut output) = UnixSocket::connect(&path).unwrap();
+        let (peer, _) = server.accept().unwrap();
+        let written = write_until_in_flight(&mut output);
+        socket.shutdown(Shutdown::Write).unwrap();
+        assert_eq!(output.check_write().unwrap(), 0, "still writing");
+        let got = read_to_end(peer).await;
+        assert_eq!(got.len(), written);
+        tokio::time::timeout(Duration::from_secs(5), output.ready())
+            .await
+            .expect("output ready once shut down");
+        assert!(matches!(output.check_write(), Err(StreamError::Closed)));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dropping_the_streams_and_socket_still_delivers_the_write_in_flight() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sock");
+        let server = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let (socket, input, mut output) = UnixSocket::connect(&path).unwrap();
+        let (peer, _) = server.accept().unwrap();
+        let written = write_until_in_flight(&mut output);
+        drop((input, output, socket));
+        assert_eq!(read_to_end(peer).await.len(), written);
+    }
+
+    #[tokio::test]
+    async fn dropping_the_output_stream_gives_the_peer_end_of_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sock");
+        let server = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let (_socket, _input, mut output) = UnixSocket::connect(&path).unwrap();
+        let (peer, _) = server.accept().unwrap();
+        assert_eq!(output.check_write().unwrap(), writer::WRITE_BUDGET);
+        output.write(Bytes::from_static(b"last words")).unwrap();
+        drop(output);
+        assert_eq!(read_to_end(peer).await, b"last words");
+    }
+
+    #[tokio::test]
+    async fn write_without_a_permit_traps() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sock");
+        let _server = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let (_socket, _input, mut output) = UnixSocket::connect(&path).unwrap();
+        let write = output.write(Bytes::from_static(b"x"));
+        assert!(matches!(write, Err(StreamError::Trap(_))));
+        let permit = output.check_write().unwrap();
+        let write = output.write(Bytes::from(vec![0; permit + 1]));
+        assert!(matches!(write, Err(StreamError::Trap(_))));
+    }
+
+    #[tokio::test]
+    async fn writing_to_a_departed_peer_reports_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sock");
+        let server = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let (_socket, _input, mut output) = UnixSocket::connect(&path).unwrap();
+        drop(server.accept().unwrap());
+        output.check_write().unwrap();
+        // The write fails at once, or in the background when the socket's
+        // readiness is not known yet.
+        let write = output.write(Bytes::from_static(b"anyone?"));
+        assert!(
+            matches!(write, Ok(()) | Err(StreamError::Closed)),
+            "{write:?}"
+        );
+        tokio::time::timeout(Duration::from_secs(5), output.ready())
+            .await
+            .expect("output ready once the write failed");
+        let check = output.check_write();
+        assert!(matches!(check, Err(StreamError::Closed)), "{check:?}");
     }
 
     #[tokio::test]

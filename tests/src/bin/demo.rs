@@ -17,7 +17,7 @@ const LINES: [&str; 3] = ["hello, wasio", "asyncio streams in a component", "bye
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize()?;
     let wasio = std::env::current_exe()?.with_file_name("wasio");
     let component = root.join("dist/echo-server-unix.wasm");
     for needed in [&wasio, &component] {
@@ -35,9 +35,8 @@ async fn main() -> anyhow::Result<()> {
     ];
     println!("policy: deny by default; {}", policy.join(" "));
     println!(
-        "$ wasio run {} {} --listen 127.0.0.1:0 --unix {}",
+        "$ wasio run {} dist/echo-server-unix.wasm --listen 127.0.0.1:0 --unix {}",
         policy.join(" "),
-        component.display(),
         socket.display()
     );
     let mut server = Command::new(&wasio)

@@ -1,15 +1,14 @@
-//! Connects to a native line-echo server at HOST PORT, sends COUNT lines
-//! in one burst, reads each echo back with `readline`, then half-closes and
-//! expects end of file.
+//! Connects to a native line-echo server at TARGET (HOST:PORT or
+//! unix:PATH), sends COUNT lines in one burst, reads each echo back with
+//! `readline`, then half-closes and expects end of file.
 
-use wasio_test_programs::{arg, check_eq, ok};
+use wasio_test_programs::{arg, check_eq, connect, ok};
 
 fn main() {
-    let host: String = arg(0, "a host");
-    let port: u16 = arg(1, "a port");
-    let count: usize = arg(2, "a line count");
+    let target: String = arg(0, "a target");
+    let count: usize = arg(1, "a line count");
     wasio::block_on(async {
-        let (reader, writer) = ok(wasio::open_connection(&host, port).await, "open_connection");
+        let (reader, writer) = ok(connect(&target).await, "connect");
         for i in 0..count {
             ok(writer.write(format!("line {i}\n").as_bytes()), "write");
         }
