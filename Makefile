@@ -25,13 +25,13 @@ run: build
 
 ## test: every test suite: core, host, components end to end
 test: build
-	cargo test --workspace --exclude wasio-test-programs --no-fail-fast
+	cargo test --no-fail-fast
 
 ## lint: formatting, clippy on the host and the wasm target, WIT checks
 lint: setup
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
-	cargo clippy -p wasio -p wasio-test-programs --target wasm32-wasip2 --all-targets --features wasio/component,wasio/unix -- -D warnings
+	cargo clippy -p wasio -p wasio-test-programs --target wasm32-wasip2 --all-targets --features wasio/component,wasio/unix,wasio/cli -- -D warnings
 	scripts/vendor-wit.sh --check
 	wasm-tools component wit wit > /dev/null
 

@@ -14,7 +14,7 @@ fn main() {
     let artifacts = target_dir.join("artifacts");
     std::fs::create_dir_all(&artifacts).unwrap();
 
-    for watched in ["guest/src", "guest/Cargo.toml", "wit", "tests/programs"] {
+    for watched in ["guest/src", "guest/Cargo.toml", "wit", "test-programs"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
 
@@ -48,7 +48,10 @@ fn cargo(root: &Path, target_dir: &Path, args: &[&str]) {
         .args(["build", "--release", "--target", "wasm32-wasip2"])
         .args(args)
         .env("CARGO_TARGET_DIR", target_dir)
-        // Flags meant for the outer (native) build must not leak in.
+        // Flags and wrappers meant for the outer (native) build, such as
+        // clippy's, must not leak in.
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("CLIPPY_ARGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_BUILD_TARGET");

@@ -119,7 +119,7 @@ impl Server {
         Fut: Future<Output = ()> + 'static,
     {
         let server = Rc::downgrade(&self.inner);
-        let _ = runtime::spawn(async move {
+        runtime::spawn(async move {
             let mut interests = Vec::new();
             loop {
                 let accepted = poll_fn(|cx| match server.upgrade() {
@@ -129,12 +129,13 @@ impl Server {
                 .await;
                 match accepted {
                     Ok((reader, writer)) => {
-                        let _ = runtime::spawn(client_connected(reader, writer));
+                        runtime::spawn(client_connected(reader, writer)).detach();
                     }
                     Err(_) => return,
                 }
             }
-        });
+        })
+        .detach();
     }
 
     /// The addresses the server listens on, one per socket.

@@ -78,7 +78,8 @@ thread_local! {
 
 /// Run `future` concurrently with the caller; it makes progress whenever
 /// the caller waits in [`block_on`] (or an exported blocking call). Its
-/// output is available through the returned handle, which may be dropped.
+/// output is available through the returned handle; dropping the handle
+/// (or [`JoinHandle::detach`]) lets the task run on regardless.
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
@@ -135,6 +136,11 @@ impl<T> std::fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JoinHandle").finish_non_exhaustive()
     }
+}
+
+impl<T> JoinHandle<T> {
+    /// Let the task run on without waiting for its output.
+    pub fn detach(self) {}
 }
 
 impl<T> Future for JoinHandle<T> {

@@ -401,8 +401,8 @@ impl Connection {
         state.flushing = true;
         drop(state);
         let connection = self.clone();
-        // Dropping the handle detaches the task; it ends once idle.
-        let _ = runtime::spawn(async move {
+        // The task ends once there is nothing left to send.
+        runtime::spawn(async move {
             let mut interest = Interest::default();
             std::future::poll_fn(|cx| {
                 let mut state = connection.state.borrow_mut();
@@ -421,7 +421,8 @@ impl Connection {
                 }
             })
             .await;
-        });
+        })
+        .detach();
     }
 }
 

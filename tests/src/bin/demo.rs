@@ -17,7 +17,9 @@ const LINES: [&str; 3] = ["hello, wasio", "asyncio streams in a component", "bye
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize()?;
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()?;
     let wasio = std::env::current_exe()?.with_file_name("wasio");
     let component = root.join("dist/echo-server-unix.wasm");
     for needed in [&wasio, &component] {
