@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+pub mod hostile;
 pub mod peers;
 
 /// The directory holding the wasm artifacts `build.rs` built.
@@ -55,6 +56,17 @@ pub async fn run_program(host: &wasio_host::Host, name: &str, args: &[String]) -
         ..wasio_host::RunOptions::default()
     };
     program.run(&options).await.expect("run the program")
+}
+
+/// How long any one end-to-end test may take before it counts as hung.
+pub const TEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Run a test body, failing it (instead of hanging the suite) if it takes
+/// longer than [`TEST_DEADLINE`].
+pub async fn within<T>(body: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(TEST_DEADLINE, body)
+        .await
+        .expect("the test hung: it ran past its deadline")
 }
 
 /// `addr` as a test program target argument.

@@ -2,90 +2,111 @@
 //! native tokio peers, run in-process by the wasio host.
 
 use wasio_tests::peers::{self, Behaviour};
-use wasio_tests::{loopback_host, run_program, target};
+use wasio_tests::{loopback_host, run_program, target, within};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_lines_over_ipv4() {
-    let addr = peers::tcp("127.0.0.1", Behaviour::LineEcho).await.unwrap();
-    let code = run_program(
-        &loopback_host(None),
-        "client_lines",
-        &[target(addr), "1000".into()],
-    )
+    within(async {
+        let addr = peers::tcp("127.0.0.1", Behaviour::LineEcho).await.unwrap();
+        let code = run_program(
+            &loopback_host(None),
+            "client_lines",
+            &[target(addr), "1000".into()],
+        )
+        .await;
+        assert_eq!(code, 0);
+    })
     .await;
-    assert_eq!(code, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_lines_over_ipv6() {
-    let addr = peers::tcp("::1", Behaviour::LineEcho).await.unwrap();
-    let code = run_program(
-        &loopback_host(None),
-        "client_lines",
-        &[target(addr), "100".into()],
-    )
+    within(async {
+        let addr = peers::tcp("::1", Behaviour::LineEcho).await.unwrap();
+        let code = run_program(
+            &loopback_host(None),
+            "client_lines",
+            &[target(addr), "100".into()],
+        )
+        .await;
+        assert_eq!(code, 0);
+    })
     .await;
-    assert_eq!(code, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_lines_to_localhost_by_name() {
-    let addr = peers::tcp("127.0.0.1", Behaviour::LineEcho).await.unwrap();
-    let name = format!("localhost:{}", addr.port());
-    let code = run_program(&loopback_host(None), "client_lines", &[name, "100".into()]).await;
-    assert_eq!(code, 0);
+    within(async {
+        let addr = peers::tcp("127.0.0.1", Behaviour::LineEcho).await.unwrap();
+        let name = format!("localhost:{}", addr.port());
+        let code = run_program(&loopback_host(None), "client_lines", &[name, "100".into()]).await;
+        assert_eq!(code, 0);
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_lines_over_unix() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("echo.sock");
-    peers::unix(&path, Behaviour::LineEcho).await.unwrap();
-    let target = format!("unix:{}", path.display());
-    let code = run_program(
-        &loopback_host(Some(dir.path())),
-        "client_lines",
-        &[target, "1000".into()],
-    )
+    within(async {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("echo.sock");
+        peers::unix(&path, Behaviour::LineEcho).await.unwrap();
+        let target = format!("unix:{}", path.display());
+        let code = run_program(
+            &loopback_host(Some(dir.path())),
+            "client_lines",
+            &[target, "1000".into()],
+        )
+        .await;
+        assert_eq!(code, 0);
+    })
     .await;
-    assert_eq!(code, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_concurrent_clients_in_one_component() {
-    let addr = peers::tcp("127.0.0.1", Behaviour::LineEcho).await.unwrap();
-    let args = [target(addr), "150".into(), "20".into()];
-    let code = run_program(&loopback_host(None), "concurrent_clients", &args).await;
-    assert_eq!(code, 0);
+    within(async {
+        let addr = peers::tcp("127.0.0.1", Behaviour::LineEcho).await.unwrap();
+        let args = [target(addr), "150".into(), "20".into()];
+        let code = run_program(&loopback_host(None), "concurrent_clients", &args).await;
+        assert_eq!(code, 0);
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_transfer_64_mib_each_way_over_tcp() {
-    let addr = peers::tcp("127.0.0.1", Behaviour::HashThenSend { mib: 64 })
-        .await
-        .unwrap();
-    let code = run_program(
-        &loopback_host(None),
-        "bulk_transfer",
-        &[target(addr), "64".into()],
-    )
+    within(async {
+        let addr = peers::tcp("127.0.0.1", Behaviour::HashThenSend { mib: 64 })
+            .await
+            .unwrap();
+        let code = run_program(
+            &loopback_host(None),
+            "bulk_transfer",
+            &[target(addr), "64".into()],
+        )
+        .await;
+        assert_eq!(code, 0);
+    })
     .await;
-    assert_eq!(code, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_transfer_64_mib_each_way_over_unix() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bulk.sock");
-    peers::unix(&path, Behaviour::HashThenSend { mib: 64 })
-        .await
-        .unwrap();
-    let target = format!("unix:{}", path.display());
-    let code = run_program(
-        &loopback_host(Some(dir.path())),
-        "bulk_transfer",
-        &[target, "64".into()],
-    )
+    within(async {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bulk.sock");
+        peers::unix(&path, Behaviour::HashThenSend { mib: 64 })
+            .await
+            .unwrap();
+        let target = format!("unix:{}", path.display());
+        let code = run_program(
+            &loopback_host(Some(dir.path())),
+            "bulk_transfer",
+            &[target, "64".into()],
+        )
+        .await;
+        assert_eq!(code, 0);
+    })
     .await;
-    assert_eq!(code, 0);
 }

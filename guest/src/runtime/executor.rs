@@ -220,6 +220,8 @@ impl Wake for Flag {
 /// Run `future` to completion on this thread, running spawned tasks and
 /// waiting on their I/O meanwhile. This is the event loop: call it once at
 /// the top of a program (the exported blocking functions call it too).
+/// Before returning it runs every task that is ready, so writes buffered
+/// by the future go out even when it completed without waiting.
 ///
 /// # Panics
 /// If the future and every task wait on nothing at all, which would
@@ -233,6 +235,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
         if woken.0.swap(false, Ordering::AcqRel)
             && let Poll::Ready(output) = future.as_mut().poll(&mut cx)
         {
+            run_until_stalled();
             return output;
         }
         if run_ready() > 0 || woken.0.load(Ordering::Acquire) {
