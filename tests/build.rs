@@ -1,5 +1,6 @@
 //! Builds the wasm artifacts the end-to-end tests run: the wasio
-//! components (both worlds) and the guest-side test programs, in a target
+//! components (both worlds), the guest-side test programs and the example
+//! commands (echo-server, wcat, with Unix support), in a target
 //! directory of their own (the outer build holds the lock on `target/`),
 //! and tells the tests where they are through `WASIO_ARTIFACTS`.
 
@@ -31,6 +32,12 @@ fn main() {
         std::fs::copy(out.join("wasio.wasm"), artifacts.join(name)).unwrap();
     }
     cargo(&root, &target_dir, &["-p", "wasio-test-programs", "--bins"]);
+    // The example commands, in their Unix-capable form.
+    cargo(
+        &root,
+        &target_dir,
+        &["-p", "wasio", "--bins", "--features", "cli,unix"],
+    );
     for entry in std::fs::read_dir(&out).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "wasm") && !path.ends_with("wasio.wasm") {

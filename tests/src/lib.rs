@@ -63,7 +63,7 @@ pub const TEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(12
 
 /// Run a test body, failing it (instead of hanging the suite) if it takes
 /// longer than [`TEST_DEADLINE`].
-pub async fn within<T>(body: impl std::future::Future<Output = T>) -> T {
+pub async fn within<T>(body: impl Future<Output = T>) -> T {
     tokio::time::timeout(TEST_DEADLINE, body)
         .await
         .expect("the test hung: it ran past its deadline")

@@ -17,6 +17,9 @@ use crate::transport::{
 use super::connect::pair;
 use super::{StreamReader, StreamWriter};
 
+/// The pause before accepting again after a failed accept.
+const ACCEPT_RETRY: std::time::Duration = std::time::Duration::from_millis(20);
+
 #[derive(Debug)]
 struct Inner {
     listeners: RefCell<Vec<Listener>>,
@@ -131,7 +134,15 @@ impl Server {
                     Ok((reader, writer)) => {
                         runtime::spawn(client_connected(reader, writer)).detach();
                     }
-                    Err(_) => return,
+                    Err(Error::Closed) => return,
+                    // One client could not be taken (a connection limit, a
+                    // client gone): keep serving the others, as asyncio
+                    // does, after a pause that keeps a lasting failure from
+                    // spinning.
+                    Err(error) => {
+                        eprintln!("wasio: accepting a client failed: {error}");
+                        runtime::sleep(ACCEPT_RETRY).await;
+                    }
                 }
             }
         })

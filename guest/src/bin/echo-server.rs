@@ -7,8 +7,9 @@
 //! Prints `listening on ADDR` once per bound address when ready, echoes each
 //! line back to its client, serves clients concurrently, and stops on end
 //! of input (stdin) or once `--max-clients` clients have come and gone. A
-//! line longer than the limit gets asyncio's treatment: it is discarded and
-//! the client is told so, and the connection goes on.
+//! line longer than the limit gets asyncio's treatment (`readline` discards
+//! it with a limit-overrun error): the client gets one error line for it
+//! and the connection goes on with the next line.
 
 use std::cell::{Cell, RefCell};
 use std::future::{Future, poll_fn};
@@ -131,17 +132,32 @@ async fn stdin_closed() {
     }
 }
 
-/// Echo lines until the client closes; over-long lines are reported.
+/// Echo lines until the client closes. An over-long line is reported once
+/// and skipped up to its end: asyncio's `readline` discards what it has
+/// buffered and raises, and the rest of the line arrives later, so the
+/// server ignores lines until the over-long one has ended.
 async fn echo(reader: StreamReader, writer: StreamWriter) {
     let peer = writer
         .get_extra_info()
         .peername
         .map_or_else(|| "?".to_owned(), |p| p.to_string());
+    let mut skipping = false;
     loop {
         let reply = match reader.readline().await {
             Ok(line) if line.is_empty() => break,
+            Ok(line) if skipping => {
+                skipping = !line.ends_with(b"\n");
+                continue;
+            }
             Ok(line) => writer.write_owned(line),
-            Err(Error::LimitOverrun { .. }) => {
+            Err(Error::LimitOverrun {
+                separator_found, ..
+            }) => {
+                let reported = skipping;
+                skipping = !separator_found;
+                if reported {
+                    continue;
+                }
                 eprintln!(
                     "echo-server: {peer}: line longer than {} bytes discarded",
                     reader.limit()

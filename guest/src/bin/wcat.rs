@@ -87,14 +87,27 @@ async fn send_stdin(writer: &StreamWriter) -> Result<(), Error> {
 /// The connection into standard output, until the peer closes.
 async fn receive(reader: &StreamReader) -> Result<(), Error> {
     let output = stdout::get_stdout();
+    let ready = Rc::new(output.subscribe());
+    let failed = |_| Error::Other("cannot write to standard output".to_owned());
     loop {
         let chunk = reader.read(64 * 1024).await?;
         if chunk.is_empty() {
             return Ok(());
         }
-        output
-            .blocking_write_and_flush(&chunk)
-            .map_err(|_| Error::Other("cannot write to standard output".to_owned()))?;
+        let mut rest = chunk.as_slice();
+        while !rest.is_empty() {
+            let granted = output.check_write().map_err(failed)?;
+            if granted == 0 {
+                wasio::runtime::wait_for(ready.clone()).await;
+                continue;
+            }
+            let n = rest
+                .len()
+                .min(usize::try_from(granted).unwrap_or(usize::MAX));
+            output.write(&rest[..n]).map_err(failed)?;
+            rest = &rest[n..];
+        }
+        output.flush().map_err(failed)?;
     }
 }
 

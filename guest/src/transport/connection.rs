@@ -453,11 +453,11 @@ impl State {
             }
             Err(StreamError::Closed) => {
                 self.reader.feed_eof();
+                self.release_if_done();
                 true
             }
             Err(error) => {
-                let error = from_stream(error);
-                self.lost(error);
+                self.read_failed(from_stream(error));
                 true
             }
         }
@@ -486,12 +486,12 @@ impl State {
                         Ok(0) => return Flush::Blocked,
                         Ok(_) => {}
                         Err(error) => {
-                            self.lost(from_stream(error));
+                            self.write_failed(from_stream(error));
                             continue;
                         }
                     }
                     if let Err(error) = io.socket.shutdown_send() {
-                        self.lost(error);
+                        self.write_failed(error);
                         continue;
                     }
                     self.writer.shutdown_done();
@@ -505,7 +505,7 @@ impl State {
                 Ok(0) => return Flush::Blocked,
                 Ok(n) => usize::try_from(n).unwrap_or(usize::MAX),
                 Err(error) => {
-                    self.lost(from_stream(error));
+                    self.write_failed(from_stream(error));
                     continue;
                 }
             };
@@ -513,17 +513,33 @@ impl State {
             let n = granted.min(pending.len());
             match io.output.write(&pending[..n]) {
                 Ok(()) => self.writer.consume(n),
-                Err(error) => self.lost(from_stream(error)),
+                Err(error) => self.write_failed(from_stream(error)),
             }
         }
     }
 
-    /// The transport failed: the writer drops its buffer, the reader
-    /// reports the error after its buffered bytes, the socket goes.
-    fn lost(&mut self, error: Error) {
+    /// Reading failed: the connection is gone. The reader reports the
+    /// error after its buffered bytes, the writer drops its buffer, the
+    /// socket goes.
+    fn read_failed(&mut self, error: Error) {
         self.writer.connection_lost(error.clone());
-        self.reader.feed_error(error.clone());
         self.release(Some(error));
+    }
+
+    /// Writing failed (the peer reset or went away): the writer drops its
+    /// buffer and its `drain` fails from now on. What the peer sent before
+    /// stays readable: the socket is released only once reading has ended
+    /// too.
+    fn write_failed(&mut self, error: Error) {
+        self.writer.connection_lost(error);
+        self.release_if_done();
+    }
+
+    /// Release the socket once neither half can do anything more.
+    fn release_if_done(&mut self) {
+        if self.io.is_some() && self.reader.is_ended() && self.writer.lost().is_some() {
+            self.release(None);
+        }
     }
 
     /// Release the socket; the reader sees end of file (or `error`).

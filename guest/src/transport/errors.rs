@@ -22,6 +22,9 @@ pub fn from_code(code: ErrorCode) -> Error {
         }
         ErrorCode::InvalidArgument => Error::invalid_argument("invalid argument for the socket"),
         ErrorCode::InvalidState => Error::invalid_state("the socket is not in a state for this"),
+        ErrorCode::NewSocketLimit => {
+            Error::Other("connection limit reached (new-socket-limit)".to_owned())
+        }
         other => Error::Other(other.message().to_owned()),
     }
 }

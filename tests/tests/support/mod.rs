@@ -1,0 +1,217 @@
+//! Shared by the host and hostile-peer suites: running a test program with
+//! its output captured (so that a failure shows what the guest saw), and
+//! finding the `wasio` CLI.
+
+// Each suite uses part of this module.
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output as ProcessOutput, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinHandle;
+use wasio_host::{Capture, Host, Output, RunOptions, Stdin};
+
+/// The longest a test program may run before its test fails.
+pub const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The longest a test waits for a line of a program's output.
+pub const LINE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A test program running in a task of its own.
+#[derive(Debug)]
+pub struct Running {
+    name: String,
+    stdout: Capture,
+    stderr: Capture,
+    task: JoinHandle<Result<i32, wasio_host::Error>>,
+}
+
+/// How a test program ended, with everything it printed.
+#[derive(Debug)]
+pub struct Finished {
+    pub name: String,
+    pub result: Result<i32, wasio_host::Error>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Start the test program `name` (an artifact) with `args` on `host`.
+pub fn start(host: &Host, name: &str, args: &[String]) -> Running {
+    let program = host
+        .load(wasio_tests::artifact(&format!("{name}.wasm")))
+        .expect("load the program");
+    let (stdout, stderr) = (Capture::new(), Capture::new());
+    let options = RunOptions {
+        args: std::iter::once(name.to_owned())
+            .chain(args.iter().cloned())
+            .collect(),
+        stdin: Stdin::Null,
+        stdout: Output::Capture(stdout.clone()),
+        stderr: Output::Capture(stderr.clone()),
+        ..RunOptions::default()
+    };
+    let task = tokio::spawn(async move { program.run(&options).await });
+    Running {
+        name: name.to_owned(),
+        stdout,
+        stderr,
+        task,
+    }
+}
+
+/// Run the test program `name` with `args` on `host` to its end.
+pub async fn run(host: &Host, name: &str, args: &[String]) -> Finished {
+    start(host, name, args).finish().await
+}
+
+impl Running {
+    /// Wait for a line of output starting with `prefix`; the rest of it.
+    pub async fn line_after(&self, prefix: &str) -> String {
+        let line = self
+            .stdout
+            .wait_for_line(|line| line.strip_prefix(prefix).map(str::to_owned));
+        match tokio::time::timeout(LINE_TIMEOUT, line).await {
+            Ok(Some(rest)) => rest,
+            outcome => panic!(
+                "{}: no line starting with {prefix:?} ({}):\n{}",
+                self.name,
+                if outcome.is_ok() {
+                    "it exited"
+                } else {
+                    "timed out"
+                },
+                self.output()
+            ),
+        }
+    }
+
+    /// Whether the program has ended.
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
+    /// Wait for the program to end (at most [`RUN_TIMEOUT`]).
+    pub async fn finish(mut self) -> Finished {
+        let result = match tokio::time::timeout(RUN_TIMEOUT, &mut self.task).await {
+            Ok(joined) => joined.expect("the program's task"),
+            Err(_) => {
+                self.task.abort();
+                panic!(
+                    "{} still running after {RUN_TIMEOUT:?}:\n{}",
+                    self.name,
+                    self.output()
+                );
+            }
+        };
+        Finished {
+            name: self.name,
+            result,
+            stdout: self.stdout.text(),
+            stderr: self.stderr.text(),
+        }
+    }
+
+    /// Stop the program: its instance is dropped wherever it is.
+    pub async fn stop(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
+
+    fn output(&self) -> String {
+        format!(
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout.text(),
+            self.stderr.text()
+        )
+    }
+}
+
+impl Finished {
+    /// Panic, showing the output, unless the program exited with code 0.
+    #[track_caller]
+    pub fn assert_success(&self) {
+        if !matches!(self.result, Ok(0)) {
+            panic!(
+                "{} ended with {:?}\n{}",
+                self.name,
+                self.result,
+                self.output()
+            );
+        }
+    }
+
+    pub fn output(&self) -> String {
+        format!("stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr)
+    }
+}
+
+/// The `wasio` CLI of this workspace, built by cargo if it is missing or
+/// out of date (the tests depend on the host's library, not its binary,
+/// so cargo does not build the binary for them).
+pub fn wasio_cli() -> &'static Path {
+    static CLI: OnceLock<PathBuf> = OnceLock::new();
+    CLI.get_or_init(|| {
+        let output = Command::new(env!("CARGO"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["build", "--quiet", "--message-format=json"])
+            .args(["-p", "wasio-host", "--bin", "wasio"])
+            .output()
+            .expect("run cargo to build the wasio CLI");
+        assert!(
+            output.status.success(),
+            "building the wasio CLI failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let messages = String::from_utf8_lossy(&output.stdout);
+        let executable = messages
+            .lines()
+            .filter(|line| line.contains(r#""reason":"compiler-artifact""#))
+            .find_map(|line| {
+                let (_, rest) = line.split_once(r#""executable":""#)?;
+                rest.split_once('"').map(|(path, _)| PathBuf::from(path))
+            })
+            .expect("cargo names the wasio executable");
+        assert!(executable.exists(), "{} is missing", executable.display());
+        executable
+    })
+}
+
+/// Run `command` (such as the `wasio` CLI) to its end with its output
+/// captured; it is killed, and the test fails, after [`RUN_TIMEOUT`].
+pub fn run_command(command: &mut Command) -> ProcessOutput {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the command");
+    let read_all = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = read_all(Box::new(child.stdout.take().expect("stdout")));
+    let stderr = read_all(Box::new(child.stderr.take().expect("stderr")));
+    let deadline = Instant::now() + RUN_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the command") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{command:?} still running after {RUN_TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    ProcessOutput {
+        status,
+        stdout: stdout.join().expect("stdout"),
+        stderr: stderr.join().expect("stderr"),
+    }
+}
