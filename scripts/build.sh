@@ -7,6 +7,9 @@
 #   dist/wcat.wasm
 #   dist/echo-server-unix.wasm the same with --unix, for `wasio run`
 #   dist/wcat-unix.wasm
+#   dist/redis-client.composed.wasm
+#                              examples/redis-client plugged into wasio-tcp.wasm:
+#                              imports only WASI 0.2, runs on the stock CLI
 #   target/debug/wasio         the host (`wasio run`)
 set -euo pipefail
 
@@ -33,7 +36,13 @@ commands cli ""
 commands cli,unix -unix
 cargo build --quiet -p wasio-host
 
+# The example consumer imports wasio:streams; `wac plug` fills the imports
+# with wasio-tcp.wasm's exports.
+cargo build --quiet -p redis-client --target wasm32-wasip2 --profile component
+.tools/bin/wac plug --plug dist/wasio-tcp.wasm "$out/redis-client.wasm" \
+  -o dist/redis-client.composed.wasm
+
 for wasm in dist/*.wasm; do
   .tools/bin/wasm-tools validate "$wasm"
-  printf 'build: %-24s %6d bytes\n' "$wasm" "$(stat -c %s "$wasm")"
+  printf 'build: %-32s %7d bytes\n' "$wasm" "$(stat -c %s "$wasm")"
 done

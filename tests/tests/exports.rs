@@ -791,3 +791,81 @@ async fn buffered_writes_flush_while_blocked_on_another_stream() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_without_a_host_listens_on_every_ipv4_and_ipv6_address() {
+    within(async {
+        let mut policy = wasio_tests::loopback_policy(None);
+        policy.allow_listen("0.0.0.0:*".parse().unwrap());
+        policy.allow_listen("[::]:*".parse().unwrap());
+        let host = Host::new(wasio_host::HostConfig {
+            policy,
+            ..wasio_host::HostConfig::default()
+        })
+        .unwrap();
+        let mut wasio = instance(&host).await;
+        let api = wasio.api();
+        let server_api = api.wasio_streams_streams().server();
+        let server = api
+            .wasio_streams_tcp()
+            .call_start_server(&mut wasio.store, None, 0, None)
+            .await
+            .unwrap()
+            .unwrap();
+        let sockets = server_api
+            .call_sockets(&mut wasio.store, server)
+            .await
+            .unwrap();
+        let mut bound: Vec<SocketAddr> = sockets
+            .into_iter()
+            .map(|s| match s {
+                SocketAddress::Ip(ip) => SocketAddr::from(ip),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        bound.sort();
+        assert_eq!(bound.len(), 2, "{bound:?}");
+        assert_eq!(bound[0].ip(), std::net::Ipv4Addr::UNSPECIFIED);
+        assert_eq!(bound[1].ip(), std::net::Ipv6Addr::UNSPECIFIED);
+        let pollables = server_api
+            .call_subscribe(&mut wasio.store, server)
+            .await
+            .unwrap();
+        assert_eq!(pollables.len(), 2, "one pollable per socket");
+        // Children of the server's sockets, as in wasi:io: dropped first.
+        for pollable in pollables {
+            wasio.store.data_mut().table().delete(pollable).unwrap();
+        }
+
+        // Reach each socket over loopback.
+        let v4 = TcpStream::connect(("127.0.0.1", bound[0].port()))
+            .await
+            .unwrap();
+        let v6 = TcpStream::connect(("::1", bound[1].port())).await.unwrap();
+        let mut accepted = Vec::new();
+        for _ in 0..2 {
+            let (reader, writer) = server_api
+                .call_blocking_accept(&mut wasio.store, server, Some(SOON.as_nanos() as u64))
+                .await
+                .unwrap()
+                .unwrap();
+            let info = api
+                .wasio_streams_streams()
+                .stream_writer()
+                .call_get_extra_info(&mut wasio.store, writer)
+                .await
+                .unwrap();
+            accepted.push(info.family);
+            wasio.drop_all([reader, writer]).await;
+        }
+        use exports::wasio::streams::types::AddressFamily;
+        accepted.sort_by_key(|f| matches!(f, AddressFamily::Ipv6));
+        assert!(
+            matches!(accepted[..], [AddressFamily::Ipv4, AddressFamily::Ipv6]),
+            "{accepted:?}"
+        );
+        drop((v4, v6));
+        wasio.drop_all([server]).await;
+    })
+    .await;
+}

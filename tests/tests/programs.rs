@@ -110,3 +110,39 @@ async fn bulk_transfer_64_mib_each_way_over_unix() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn futures_io_traits_and_asyncio_reads_share_one_buffer() {
+    within(async {
+        let addr = peers::tcp("127.0.0.1", Behaviour::LineEcho).await.unwrap();
+        let code = run_program(&loopback_host(None), "futures_io", &[target(addr)]).await;
+        assert_eq!(code, 0);
+    })
+    .await;
+}
+
+/// Every program in test-programs/ runs in some test: a program that no
+/// test names would silently test nothing.
+#[test]
+fn every_test_program_has_a_test() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut suites = String::new();
+    for entry in std::fs::read_dir(root.join("tests/tests")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "rs") {
+            suites.push_str(&std::fs::read_to_string(path).unwrap());
+        }
+    }
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(root.join("test-programs/src/bin")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        if !suites.contains(&format!("\"{name}\"")) {
+            missing.push(name);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "test programs no test runs: {missing:?}"
+    );
+}

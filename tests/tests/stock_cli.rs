@@ -1,0 +1,311 @@
+//! The command components as a user runs them: `dist/echo-server.wasm` and
+//! `dist/wcat.wasm` under the pinned stock `wasmtime` CLI (TCP), and
+//! `dist/echo-server-unix.wasm` and `dist/wcat-unix.wasm` under the
+//! `wasio run` binary (Unix sockets), each a child process talking to
+//! native tokio peers. They use what `make build` put in `dist/`.
+
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Output, Stdio};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream, UnixStream};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::task::JoinHandle;
+use tokio::time::timeout;
+use wasio_tests::peers::{self, Behaviour};
+use wasio_tests::within;
+
+/// The longest a process may take to announce itself or to exit.
+const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A file under the repository root that `make_target` creates.
+fn made_by(relative: &str, make_target: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(relative);
+    assert!(
+        path.exists(),
+        "{} is missing: run `{make_target}` first",
+        path.display()
+    );
+    path
+}
+
+/// `wasmtime run -S inherit-network COMPONENT ARGS...` with the pinned CLI.
+fn stock_cli(component: &str, args: &[&str]) -> Command {
+    let mut command = Command::new(made_by(".tools/bin/wasmtime", "make setup"));
+    command
+        .args(["run", "-S", "inherit-network"])
+        .arg(made_by(&format!("dist/{component}"), "make build"))
+        .args(args);
+    piped(command)
+}
+
+/// `wasio run --allow-unix DIR COMPONENT ARGS...`.
+fn wasio_run(unix_dir: &Path, component: &str, args: &[&str]) -> Command {
+    let mut command = Command::new(made_by("target/debug/wasio", "make build"));
+    command
+        .arg("run")
+        .arg("--allow-unix")
+        .arg(unix_dir)
+        .arg(made_by(&format!("dist/{component}"), "make build"))
+        .args(args);
+    piped(command)
+}
+
+fn piped(mut command: Command) -> Command {
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env("RUST_BACKTRACE", "0")
+        .kill_on_drop(true);
+    command
+}
+
+/// A running echo-server: its input (closing it stops the server), its
+/// announcements and its standard error, collected as it goes.
+struct EchoServer {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: tokio::io::Lines<BufReader<ChildStdout>>,
+    stderr: JoinHandle<String>,
+}
+
+impl EchoServer {
+    fn spawn(mut command: Command) -> Self {
+        let mut child = command.spawn().expect("start echo-server");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        let stderr = collect(child.stderr.take().unwrap());
+        EchoServer {
+            child,
+            stdin,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// The address of its next `listening on ADDR` line.
+    async fn listening_on(&mut self) -> String {
+        let line = timeout(PROCESS_TIMEOUT, self.stdout.next_line())
+            .await
+            .expect("echo-server announced nothing in time")
+            .unwrap();
+        let Some(line) = line else {
+            let status = self.child.wait().await.unwrap();
+            panic!("echo-server exited ({status}) before listening");
+        };
+        line.strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected announcement {line:?}"))
+            .to_owned()
+    }
+
+    /// Close its input, wait for it to exit; its exit status and stderr.
+    async fn stop(self) -> (ExitStatus, String) {
+        let EchoServer {
+            mut child,
+            stdin,
+            stdout,
+            stderr,
+        } = self;
+        drop(stdin);
+        drop(stdout);
+        let status = timeout(PROCESS_TIMEOUT, child.wait())
+            .await
+            .expect("echo-server did not stop at end of input")
+            .unwrap();
+        (status, stderr.await.unwrap())
+    }
+}
+
+/// Everything `stream` yields, as text, read in a task of its own.
+fn collect(mut stream: impl AsyncRead + Unpin + Send + 'static) -> JoinHandle<String> {
+    tokio::spawn(async move {
+        let mut text = String::new();
+        let _ = stream.read_to_string(&mut text).await;
+        text
+    })
+}
+
+/// Send `lines` one at a time, expecting each echoed back; then half-close
+/// and expect end of file.
+async fn exchange(stream: impl AsyncRead + AsyncWrite + Unpin, lines: &[&str]) {
+    let (read, mut write) = tokio::io::split(stream);
+    let mut replies = BufReader::new(read).lines();
+    for line in lines {
+        write
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .unwrap();
+        let reply = replies.next_line().await.unwrap();
+        assert_eq!(reply.as_deref(), Some(*line));
+    }
+    write.shutdown().await.unwrap();
+    assert_eq!(replies.next_line().await.unwrap(), None);
+}
+
+/// Run `command` with `input` on its standard input (closed after it);
+/// what it printed and how it exited.
+async fn run_with_input(mut command: Command, input: Vec<u8>) -> Output {
+    let mut child = command.spawn().expect("start the command");
+    let mut stdin = child.stdin.take().unwrap();
+    let feeding = tokio::spawn(async move {
+        // The command may exit (on an error) without reading it all.
+        let _ = stdin.write_all(&input).await;
+    });
+    let output = timeout(PROCESS_TIMEOUT, child.wait_with_output())
+        .await
+        .expect("the command did not finish in time")
+        .unwrap();
+    feeding.await.unwrap();
+    output
+}
+
+/// Lines of many lengths holding every byte value but `\n`, and a last
+/// line without one: about 300 KB.
+fn varied_input() -> Vec<u8> {
+    let mut input = Vec::new();
+    for n in 0..1200usize {
+        input.extend((0..n % 500).map(|i| match ((i * 7 + n) % 256) as u8 {
+            b'\n' => b'.',
+            byte => byte,
+        }));
+        input.push(b'\n');
+    }
+    input.extend_from_slice(b"no newline at the end");
+    input
+}
+
+/// A loopback port that nothing listens on.
+async fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn stderr_text(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_cli_runs_echo_server_for_native_clients_until_its_input_ends() {
+    within(async {
+        let mut server = EchoServer::spawn(stock_cli(
+            "echo-server.wasm",
+            &["--listen", "127.0.0.1:0"],
+        ));
+        let address = server.listening_on().await;
+        assert!(address.starts_with("127.0.0.1:"), "{address}");
+
+        let first = TcpStream::connect(&address).await.unwrap();
+        let second = TcpStream::connect(&address).await.unwrap();
+        tokio::join!(
+            exchange(first, &["hello from the first client", "", "bye"]),
+            exchange(second, &["the second client", "\tand its tab"]),
+        );
+
+        let (status, stderr) = server.stop().await;
+        assert!(status.success(), "echo-server: {status}\n{stderr}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_cli_runs_wcat_byte_exact_through_a_native_echo_server() {
+    within(async {
+        let address = peers::tcp("127.0.0.1", Behaviour::LineEcho).await.unwrap();
+        let port = address.port().to_string();
+        let input = varied_input();
+        let output =
+            run_with_input(stock_cli("wcat.wasm", &["127.0.0.1", &port]), input.clone()).await;
+        assert!(output.status.success(), "wcat: {}", stderr_text(&output));
+        assert_eq!(output.stdout.len(), input.len());
+        assert!(output.stdout == input, "wcat's output differs from its input");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_cli_wcat_reports_a_refused_connection_in_one_line() {
+    within(async {
+        let port = closed_port().await.to_string();
+        let output = run_with_input(stock_cli("wcat.wasm", &["127.0.0.1", &port]), Vec::new()).await;
+        assert_eq!(output.status.code(), Some(1), "{}", stderr_text(&output));
+        assert!(output.stdout.is_empty());
+        assert_eq!(
+            stderr_text(&output),
+            format!("wcat: cannot connect to 127.0.0.1:{port}: connection refused\n")
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wasio_run_runs_echo_server_on_a_unix_socket_and_removes_it() {
+    within(async {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("echo.sock");
+        let socket_arg = socket.to_str().unwrap();
+        let mut server = EchoServer::spawn(wasio_run(
+            dir.path(),
+            "echo-server-unix.wasm",
+            &["--unix", socket_arg],
+        ));
+        assert_eq!(server.listening_on().await, socket_arg);
+
+        let first = UnixStream::connect(&socket).await.unwrap();
+        let second = UnixStream::connect(&socket).await.unwrap();
+        tokio::join!(
+            exchange(first, &["over a unix socket", "bye"]),
+            exchange(second, &["a second client"]),
+        );
+
+        let (status, stderr) = server.stop().await;
+        assert!(status.success(), "echo-server-unix: {status}\n{stderr}");
+        assert!(!socket.exists(), "the socket file is left behind");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wasio_run_runs_wcat_byte_exact_through_a_native_unix_echo_server() {
+    within(async {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("peer.sock");
+        peers::unix(&socket, Behaviour::LineEcho).await.unwrap();
+        let input = varied_input();
+        let command = wasio_run(
+            dir.path(),
+            "wcat-unix.wasm",
+            &["--unix", socket.to_str().unwrap()],
+        );
+        let output = run_with_input(command, input.clone()).await;
+        assert!(output.status.success(), "wcat-unix: {}", stderr_text(&output));
+        assert_eq!(output.stdout.len(), input.len());
+        assert!(output.stdout == input, "wcat's output differs from its input");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wasio_run_denies_wcat_a_unix_socket_outside_the_policy() {
+    within(async {
+        let allowed = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let socket = elsewhere.path().join("peer.sock");
+        peers::unix(&socket, Behaviour::LineEcho).await.unwrap();
+        let socket_arg = socket.to_str().unwrap();
+        let command = wasio_run(allowed.path(), "wcat-unix.wasm", &["--unix", socket_arg]);
+        let output = run_with_input(command, b"not sent\n".to_vec()).await;
+        assert_eq!(output.status.code(), Some(1), "{}", stderr_text(&output));
+        assert!(output.stdout.is_empty());
+        let message = format!("wcat: cannot connect to {socket_arg}: access denied");
+        assert!(
+            stderr_text(&output).lines().any(|line| line == message),
+            "no line {message:?} in:\n{}",
+            stderr_text(&output)
+        );
+    })
+    .await;
+}
