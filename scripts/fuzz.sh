@@ -6,7 +6,7 @@ set -euo pipefail
 
 CARGO_FUZZ_VERSION="0.13.2"
 seconds="${FUZZ_SECONDS:-60}"
-targets="${FUZZ_TARGETS:-reader_differential}"
+targets="${FUZZ_TARGETS:-reader_differential stream_ops}"
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools="$root/.tools"

@@ -10,6 +10,7 @@ mod support;
 
 use proptest::prelude::*;
 use support::model::{Model, Op, Outcome, Reader, run_script, split};
+use support::ops;
 use wasio::core::StreamReader;
 
 /// Bytes drawn mostly from a small alphabet, so separators are common.
@@ -112,6 +113,14 @@ proptest! {
         }
         joined.extend(left);
         prop_assert_eq!(joined, data);
+    }
+
+    #[test]
+    fn reader_and_writer_operations_agree_with_the_models(
+        bytes in prop::collection::vec(any::<u8>(), 0..400),
+    ) {
+        let (limit, actions) = ops::decode(&bytes);
+        ops::check(limit, &actions);
     }
 
     #[test]

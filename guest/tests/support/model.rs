@@ -102,12 +102,17 @@ impl Reader for StreamReader {
     }
 }
 
-/// CPython's `StreamReader`, transcribed.
+/// CPython's `StreamReader`, transcribed, plus wasio's one extension: a
+/// transport failure (`lost`) that acts like end of file carrying an error,
+/// after the buffered bytes.
 #[derive(Debug)]
 pub struct Model {
     buffer: Vec<u8>,
     eof: bool,
     limit: usize,
+    pub exception: Option<Error>,
+    pub lost: Option<Error>,
+    pub paused: bool,
 }
 
 impl Model {
@@ -117,11 +122,47 @@ impl Model {
             buffer: Vec::new(),
             eof: false,
             limit,
+            exception: None,
+            lost: None,
+            paused: false,
         }
     }
 
+    /// `_maybe_resume_transport` after taking bytes.
     fn take(&mut self, n: usize) -> Vec<u8> {
-        self.buffer.drain(..n).collect()
+        let taken = self.buffer.drain(..n).collect();
+        self.maybe_resume();
+        taken
+    }
+
+    fn maybe_resume(&mut self) {
+        if self.paused && self.buffer.len() <= self.limit {
+            self.paused = false;
+        }
+    }
+
+    /// `_wait_for_data`: a waiting read resumes a paused transport.
+    fn wait(&mut self) -> Poll<Outcome> {
+        self.paused = false;
+        Poll::Pending
+    }
+
+    fn ended(&self) -> bool {
+        self.eof || self.lost.is_some()
+    }
+
+    fn check(&self, error: &Option<Error>) -> Result<(), Error> {
+        error.clone().map_or(Ok(()), Err)
+    }
+
+    /// asyncio's `at_eof`.
+    pub fn at_eof(&self) -> bool {
+        self.eof && self.buffer.is_empty()
+    }
+
+    /// wasio's `feed_error`.
+    pub fn feed_error(&mut self, error: Error) {
+        self.lost.get_or_insert(error);
     }
 
     fn find(&self, sep: &[u8], from: usize) -> Option<usize> {
@@ -143,6 +184,9 @@ impl Model {
             return Poll::Ready(Err(Error::invalid_argument(
                 "Separator should be at least one-byte string",
             )));
+        }
+        if let Err(e) = self.check(&self.exception) {
+            return Poll::Ready(Err(e));
         }
         let buflen = self.buffer.len();
         if buflen - frame.offset >= min_seplen {
@@ -172,14 +216,17 @@ impl Model {
                 }));
             }
         }
-        if self.eof {
+        if self.ended() {
+            if let Err(e) = self.check(&self.lost) {
+                return Poll::Ready(Err(e));
+            }
             let partial = std::mem::take(&mut self.buffer);
             return Poll::Ready(Err(Error::IncompleteRead {
                 partial,
                 expected: None,
             }));
         }
-        Poll::Pending
+        self.wait()
     }
 }
 
@@ -187,6 +234,9 @@ impl Reader for Model {
     fn feed_data(&mut self, data: &[u8]) {
         assert!(!self.eof);
         self.buffer.extend_from_slice(data);
+        if !self.paused && self.buffer.len() > 2 * self.limit {
+            self.paused = true;
+        }
     }
 
     fn feed_eof(&mut self) {
@@ -195,19 +245,31 @@ impl Reader for Model {
 
     fn attempt(&mut self, op: &Op, frame: &mut Frame) -> Poll<Outcome> {
         match op {
-            Op::Read(0) => Poll::Ready(Ok(Vec::new())),
-            Op::Read(n) if *n < 0 => {
-                // CPython reads blocks of `limit` until EOF and joins them.
-                if self.eof {
-                    let all = std::mem::take(&mut self.buffer);
-                    Poll::Ready(Ok(all))
-                } else {
-                    Poll::Pending
-                }
-            }
             Op::Read(n) => {
-                if self.buffer.is_empty() && !self.eof {
-                    return Poll::Pending;
+                if let Err(e) = self.check(&self.exception) {
+                    return Poll::Ready(Err(e));
+                }
+                if *n == 0 {
+                    return Poll::Ready(Ok(Vec::new()));
+                }
+                if *n < 0 {
+                    // CPython reads blocks of `limit` until EOF and joins them.
+                    if !self.ended() {
+                        return self.wait();
+                    }
+                    if let Err(e) = self.check(&self.lost) {
+                        return Poll::Ready(Err(e));
+                    }
+                    let all = self.buffer.len();
+                    return Poll::Ready(Ok(self.take(all)));
+                }
+                if self.buffer.is_empty() {
+                    if !self.ended() {
+                        return self.wait();
+                    }
+                    if let Err(e) = self.check(&self.lost) {
+                        return Poll::Ready(Err(e));
+                    }
                 }
                 let n = (*n as usize).min(self.buffer.len());
                 Poll::Ready(Ok(self.take(n)))
@@ -224,6 +286,7 @@ impl Reader for Model {
                     } else {
                         self.buffer.clear();
                     }
+                    self.maybe_resume();
                     Poll::Ready(Err(Error::LimitOverrun {
                         consumed: consumed as u64,
                         separator_found,
@@ -238,6 +301,9 @@ impl Reader for Model {
                         "readexactly size can not be less than zero",
                     )));
                 }
+                if let Err(e) = self.check(&self.exception) {
+                    return Poll::Ready(Err(e));
+                }
                 let n = *n as usize;
                 if n == 0 {
                     return Poll::Ready(Ok(Vec::new()));
@@ -245,14 +311,17 @@ impl Reader for Model {
                 if self.buffer.len() >= n {
                     return Poll::Ready(Ok(self.take(n)));
                 }
-                if self.eof {
+                if self.ended() {
+                    if let Err(e) = self.check(&self.lost) {
+                        return Poll::Ready(Err(e));
+                    }
                     let partial = std::mem::take(&mut self.buffer);
                     return Poll::Ready(Err(Error::IncompleteRead {
                         partial,
                         expected: Some(n as u64),
                     }));
                 }
-                Poll::Pending
+                self.wait()
             }
         }
     }
