@@ -5,7 +5,9 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+pub mod component;
 pub mod hostile;
+pub mod load;
 pub mod peers;
 
 /// The directory holding the wasm artifacts `build.rs` built.

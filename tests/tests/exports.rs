@@ -3,119 +3,17 @@
 //! half-close, servers, errors, against native tokio peers.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
-use wasio_host::{Host, HostState, RunOptions};
+use wasio_host::Host;
+use wasio_tests::component::{SOON, SocketAddress, WitError, exports, instance};
 use wasio_tests::peers::{self, Behaviour};
-use wasio_tests::{artifact, loopback_host, within};
-use wasmtime::Store;
-use wasmtime::component::{Resource, ResourceAny};
+use wasio_tests::{loopback_host, within};
+use wasmtime::component::Resource;
 use wasmtime_wasi::p2::DynPollable;
-
-wasmtime::component::bindgen!({
-    path: "../wit",
-    world: "wasio",
-    exports: { default: async },
-    with: {
-        "wasi": wasmtime_wasi::p2::bindings,
-        "wasio:streams/unix.unix-socket": wasio_host::unix::UnixSocket,
-        "wasio:streams/unix.unix-listener": wasio_host::unix::UnixListener,
-    },
-});
-
-use exports::wasio::streams::types::{Error as WitError, SocketAddress};
-
-/// One instance of the wasio component (the Unix world) in its own store.
-struct Instance {
-    store: Store<HostState>,
-    wasio: Arc<Wasio>,
-}
-
-/// Generous bound for anything that should happen at once on loopback.
-const SOON: Duration = Duration::from_secs(20);
-
-async fn instance(host: &Host) -> Instance {
-    let component = host
-        .compile(artifact("wasio.wasm"))
-        .expect("compile wasio.wasm");
-    let mut store = host.new_store(&RunOptions::default()).expect("a store");
-    let wasio = Wasio::instantiate_async(&mut store, &component, host.linker())
-        .await
-        .expect("instantiate wasio.wasm");
-    Instance {
-        store,
-        wasio: Arc::new(wasio),
-    }
-}
-
-impl Instance {
-    /// The exports, apart from the store they are called with.
-    fn api(&self) -> Arc<Wasio> {
-        self.wasio.clone()
-    }
-
-    async fn connect(&mut self, addr: SocketAddr) -> (ResourceAny, ResourceAny) {
-        self.wasio
-            .wasio_streams_tcp()
-            .call_blocking_open_connection(
-                &mut self.store,
-                &addr.ip().to_string(),
-                addr.port(),
-                None,
-            )
-            .await
-            .unwrap()
-            .expect("connected")
-    }
-
-    async fn write(&mut self, writer: ResourceAny, data: &[u8]) {
-        let api = self.api();
-        let writer_api = api.wasio_streams_streams().stream_writer();
-        writer_api
-            .call_write(&mut self.store, writer, data)
-            .await
-            .unwrap()
-            .expect("write");
-    }
-
-    async fn readline(
-        &mut self,
-        reader: ResourceAny,
-        timeout: Option<Duration>,
-    ) -> Result<Vec<u8>, WitError> {
-        let nanos = timeout.map(|t| t.as_nanos() as u64);
-        let api = self.api();
-        let reader_api = api.wasio_streams_streams().stream_reader();
-        reader_api
-            .call_blocking_readline(&mut self.store, reader, nanos)
-            .await
-            .unwrap()
-    }
-
-    /// Wait on a pollable the component handed out, then drop it.
-    async fn block(&mut self, pollable: Resource<DynPollable>) {
-        let table = self.store.data_mut().table();
-        let borrowed = Resource::<DynPollable>::new_borrow(pollable.rep());
-        tokio::time::timeout(
-            SOON,
-            wasmtime_wasi::p2::bindings::io::poll::Host::poll(table, vec![borrowed]),
-        )
-        .await
-        .expect("the pollable became ready")
-        .unwrap();
-        table.delete(pollable).unwrap();
-    }
-
-    async fn drop_all(&mut self, resources: impl IntoIterator<Item = ResourceAny>) {
-        for resource in resources {
-            resource.resource_drop_async(&mut self.store).await.unwrap();
-        }
-    }
-}
 
 fn unspecified() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()

@@ -146,3 +146,13 @@ fn every_test_program_has_a_test() {
         "test programs no test runs: {missing:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_waiting_read_is_an_error_not_a_hang() {
+    within(async {
+        let addr = peers::tcp("127.0.0.1", Behaviour::LineEcho).await.unwrap();
+        let code = run_program(&loopback_host(None), "concurrent_reads", &[target(addr)]).await;
+        assert_eq!(code, 0);
+    })
+    .await;
+}

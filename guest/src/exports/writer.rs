@@ -12,6 +12,15 @@ use crate::{StreamWriter, runtime};
 /// what is buffered is sent, as far as this component runs to send it.
 pub struct Writer(pub StreamWriter);
 
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // A drop is a flush point: close, send what the socket takes now
+        // and release the socket if nothing is left.
+        self.0.close();
+        runtime::run_until_stalled();
+    }
+}
+
 impl GuestStreamWriter for Writer {
     fn write(&self, data: Vec<u8>) -> Result<(), WitError> {
         result(self.0.write_owned(data))
