@@ -10,6 +10,11 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, UnixListener};
 
+#[path = "../../test-programs/src/pattern.rs"]
+mod pattern;
+
+pub use pattern::Pattern;
+
 /// What a peer does with each connection.
 #[derive(Debug, Clone, Copy)]
 pub enum Behaviour {
@@ -81,38 +86,4 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         }
     }
     write.shutdown().await
-}
-
-/// The deterministic byte stream of the test programs (xorshift64*).
-#[derive(Debug, Clone)]
-pub struct Pattern {
-    state: u64,
-    word: [u8; 8],
-    used: usize,
-}
-
-impl Pattern {
-    pub fn new(seed: u64) -> Self {
-        Self {
-            state: seed | 1,
-            word: [0; 8],
-            used: 8,
-        }
-    }
-
-    /// Fill `buffer` with the next bytes of the stream; how the stream is
-    /// cut into buffers does not change it.
-    pub fn fill(&mut self, buffer: &mut [u8]) {
-        for byte in buffer {
-            if self.used == 8 {
-                self.state ^= self.state >> 12;
-                self.state ^= self.state << 25;
-                self.state ^= self.state >> 27;
-                self.word = self.state.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes();
-                self.used = 0;
-            }
-            *byte = self.word[self.used];
-            self.used += 1;
-        }
-    }
 }

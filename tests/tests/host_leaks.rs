@@ -12,20 +12,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
-use wasio_host::{Host, HostState, ResourceCounts, RunOptions};
+use wasio_host::{Host, HostState, ResourceCounts};
+use wasio_tests::component::{Instance, WitError, instance};
+use wasio_tests::loopback_host;
 use wasio_tests::peers::{self, Behaviour};
-use wasio_tests::{artifact, loopback_host};
 use wasmtime::Store;
 use wasmtime::component::ResourceAny;
-
-wasmtime::component::bindgen!({
-    path: "../wit",
-    world: "wasio",
-    exports: { default: async },
-    with: { "wasi": wasmtime_wasi::p2::bindings },
-});
-
-use exports::wasio::streams::types::Error as WitError;
 
 const WARM_UP: usize = 100;
 const CONNECTIONS: usize = 1000;
@@ -45,29 +37,21 @@ enum Peer<'a> {
     Unix(&'a Path),
 }
 
-/// One instance of the component and its store.
-struct Instance {
-    store: Store<HostState>,
-    wasio: Wasio,
+/// What the leak test does with one instance of the component.
+trait LeakTest {
+    async fn round_trip(&mut self, peer: &Peer<'_>, i: usize);
+    async fn round_trips(&mut self, peer: &Peer<'_>, count: usize);
+    fn snapshot(&mut self) -> Snapshot;
 }
 
-impl Instance {
-    async fn new(host: &Host) -> Self {
-        let component = host.compile(artifact("wasio.wasm")).expect("compile");
-        let mut store = host.new_store(&RunOptions::default()).expect("a store");
-        let wasio = Wasio::instantiate_async(&mut store, &component, host.linker())
-            .await
-            .expect("instantiate");
-        Self { store, wasio }
-    }
-
+impl LeakTest for Instance {
     /// Open a connection, exchange one line, close it, drop its resources.
     async fn round_trip(&mut self, peer: &Peer<'_>, i: usize) {
         let timeout = Some(nanos(CALL_TIMEOUT));
+        let api = self.api();
         let opened = match peer {
             Peer::Tcp(addr) => {
-                self.wasio
-                    .wasio_streams_tcp()
+                api.wasio_streams_tcp()
                     .call_blocking_open_connection(
                         &mut self.store,
                         &addr.ip().to_string(),
@@ -77,14 +61,13 @@ impl Instance {
                     .await
             }
             Peer::Unix(path) => {
-                self.wasio
-                    .wasio_streams_unix_streams()
+                api.wasio_streams_unix_streams()
                     .call_open_unix_connection(&mut self.store, &path.to_string_lossy(), None)
                     .await
             }
         };
         let (reader, writer) = wit(opened, "open a connection");
-        let streams = self.wasio.wasio_streams_streams();
+        let streams = api.wasio_streams_streams();
         let line = format!("line {i}\n").into_bytes();
         wit(
             streams
@@ -174,7 +157,7 @@ fn resident_bytes() -> u64 {
 /// Warm up, then measure 1,000 sequential connections to `peer`.
 async fn measure(host: &Host, peer: Peer<'_>, transport: &str) {
     let _alone = MEASURING.lock().await;
-    let mut instance = Instance::new(host).await;
+    let mut instance = instance(host).await;
     let (before, after, elapsed) = tokio::time::timeout(TEST_TIMEOUT, async {
         instance.round_trips(&peer, WARM_UP).await;
         let before = instance.snapshot();

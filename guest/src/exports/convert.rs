@@ -1,5 +1,6 @@
 //! WIT values to and from wasio's Rust types, in one place.
 
+use std::future::Future;
 use std::time::Duration;
 
 use super::exports::wasio::streams::types as wit;
@@ -82,6 +83,18 @@ pub fn result<T>(result: Result<T, Error>) -> Result<T, wit::Error> {
 /// A WIT `duration` (nanoseconds).
 pub fn duration(nanos: u64) -> Duration {
     Duration::from_nanos(nanos)
+}
+
+/// A `blocking-` form: run the event loop until `operation` completes or
+/// `timeout` (WIT nanoseconds) passes.
+pub fn blocking<T>(
+    timeout: Option<u64>,
+    operation: impl Future<Output = Result<T, Error>>,
+) -> Result<T, wit::Error> {
+    result(
+        crate::runtime::block_on(crate::runtime::timeout(timeout.map(duration), operation))
+            .and_then(|r| r),
+    )
 }
 
 fn size(value: Option<u64>, what: &'static str) -> Result<Option<usize>, Error> {

@@ -5,11 +5,11 @@ use std::future::Future;
 use wasip2::clocks::monotonic_clock::Duration;
 use wasip2::io::poll::Pollable;
 
-use super::convert::{duration, error, from_wit_error, result};
+use super::convert::{blocking, error, from_wit_error, result};
 use super::exports::wasio::streams::streams::{GuestStreamReader, StreamReader as WitReader};
 use super::exports::wasio::streams::types::Error as WitError;
+use crate::StreamReader;
 use crate::core::Error;
-use crate::{StreamReader, runtime};
 
 /// A reader handed to the consumer.
 pub struct Reader(pub StreamReader);
@@ -17,7 +17,7 @@ pub struct Reader(pub StreamReader);
 /// Run a blocking form: `op` until done or `timeout`. A reader without a
 /// transport cannot be fed while this component blocks, so for it the
 /// blocking form answers like the non-blocking one.
-fn blocking<F: Future<Output = Result<Vec<u8>, Error>>>(
+fn read_blocking<F: Future<Output = Result<Vec<u8>, Error>>>(
     reader: &StreamReader,
     timeout: Option<Duration>,
     op: F,
@@ -26,7 +26,7 @@ fn blocking<F: Future<Output = Result<Vec<u8>, Error>>>(
     if reader.is_standalone() {
         return result(try_op());
     }
-    result(runtime::block_on(runtime::timeout(timeout.map(duration), op)).and_then(|r| r))
+    blocking(timeout, op)
 }
 
 impl GuestStreamReader for Reader {
@@ -52,7 +52,7 @@ impl GuestStreamReader for Reader {
     }
 
     fn blocking_read(&self, n: i64, timeout: Option<Duration>) -> Result<Vec<u8>, WitError> {
-        blocking(&self.0, timeout, self.0.read(n), || self.0.try_read(n))
+        read_blocking(&self.0, timeout, self.0.read(n), || self.0.try_read(n))
     }
 
     fn readline(&self) -> Result<Vec<u8>, WitError> {
@@ -60,7 +60,7 @@ impl GuestStreamReader for Reader {
     }
 
     fn blocking_readline(&self, timeout: Option<Duration>) -> Result<Vec<u8>, WitError> {
-        blocking(&self.0, timeout, self.0.readline(), || {
+        read_blocking(&self.0, timeout, self.0.readline(), || {
             self.0.try_readline()
         })
     }
@@ -76,7 +76,7 @@ impl GuestStreamReader for Reader {
         timeout: Option<Duration>,
     ) -> Result<Vec<u8>, WitError> {
         let separators: Vec<&[u8]> = separators.iter().map(Vec::as_slice).collect();
-        blocking(&self.0, timeout, self.0.readuntil(&separators), || {
+        read_blocking(&self.0, timeout, self.0.readuntil(&separators), || {
             self.0.try_readuntil(&separators)
         })
     }
@@ -86,7 +86,7 @@ impl GuestStreamReader for Reader {
     }
 
     fn blocking_readexactly(&self, n: i64, timeout: Option<Duration>) -> Result<Vec<u8>, WitError> {
-        blocking(&self.0, timeout, self.0.readexactly(n), || {
+        read_blocking(&self.0, timeout, self.0.readexactly(n), || {
             self.0.try_readexactly(n)
         })
     }

@@ -4,7 +4,7 @@ use wasip2::clocks::monotonic_clock::Duration;
 use wasip2::io::poll::Pollable;
 
 use super::Component;
-use super::convert::{duration, result, socket_address};
+use super::convert::{blocking, result, socket_address};
 use super::exports::wasio::streams::streams::{
     Guest, GuestServer, StreamReader as WitReader, StreamWriter as WitWriter,
 };
@@ -52,11 +52,7 @@ impl GuestServer for Listening {
         &self,
         timeout: Option<Duration>,
     ) -> Result<(WitReader, WitWriter), WitError> {
-        result(
-            runtime::block_on(runtime::timeout(timeout.map(duration), self.0.accept()))
-                .and_then(|r| r),
-        )
-        .map(pair)
+        blocking(timeout, self.0.accept()).map(pair)
     }
 
     fn subscribe(&self) -> Vec<Pollable> {
@@ -85,12 +81,6 @@ impl GuestServer for Listening {
     }
 
     fn blocking_wait_closed(&self, timeout: Option<Duration>) -> Result<(), WitError> {
-        result(
-            runtime::block_on(runtime::timeout(
-                timeout.map(duration),
-                self.0.wait_closed(),
-            ))
-            .and_then(|r| r),
-        )
+        blocking(timeout, self.0.wait_closed())
     }
 }

@@ -3,7 +3,7 @@
 use wasip2::clocks::monotonic_clock::Duration;
 use wasip2::io::poll::Pollable;
 
-use super::convert::{duration, extra_info, result};
+use super::convert::{blocking, extra_info, result};
 use super::exports::wasio::streams::streams::GuestStreamWriter;
 use super::exports::wasio::streams::types::{Error as WitError, ExtraInfo};
 use crate::{StreamWriter, runtime};
@@ -41,10 +41,7 @@ impl GuestStreamWriter for Writer {
     }
 
     fn blocking_drain(&self, timeout: Option<Duration>) -> Result<(), WitError> {
-        result(
-            runtime::block_on(runtime::timeout(timeout.map(duration), self.0.drain()))
-                .and_then(|r| r),
-        )
+        blocking(timeout, self.0.drain())
     }
 
     fn write_eof(&self) -> Result<(), WitError> {
@@ -75,13 +72,7 @@ impl GuestStreamWriter for Writer {
     }
 
     fn blocking_wait_closed(&self, timeout: Option<Duration>) -> Result<(), WitError> {
-        result(
-            runtime::block_on(runtime::timeout(
-                timeout.map(duration),
-                self.0.wait_closed(),
-            ))
-            .and_then(|r| r),
-        )
+        blocking(timeout, self.0.wait_closed())
     }
 
     fn get_extra_info(&self) -> ExtraInfo {

@@ -117,21 +117,7 @@ impl Connection {
             output,
             socket,
         };
-        Ok(Rc::new(Self {
-            state: RefCell::new(State {
-                reader,
-                writer,
-                io: Some(io),
-                family,
-                standalone: false,
-                feed_waker: None,
-                flushing: false,
-                read_size: MIN_READ,
-                read_blocked: false,
-                release_wakers: Vec::new(),
-                flushed_for_shutdown: false,
-            }),
-        }))
+        Ok(Self::with_state(reader, writer, Some(io), family))
     }
 
     /// A reader with no transport, fed by [`feed_data`](Self::feed_data).
@@ -143,13 +129,23 @@ impl Connection {
         .build()?;
         writer.close();
         writer.closed_done();
-        Ok(Rc::new(Self {
+        Ok(Self::with_state(reader, writer, None, AddressFamily::Unix))
+    }
+
+    /// A connection over `io`; without one, a standalone reader.
+    fn with_state(
+        reader: StreamReader,
+        writer: WriteBuffer,
+        io: Option<Io>,
+        family: AddressFamily,
+    ) -> Rc<Self> {
+        Rc::new(Self {
             state: RefCell::new(State {
                 reader,
                 writer,
-                io: None,
-                family: AddressFamily::Unix,
-                standalone: true,
+                standalone: io.is_none(),
+                io,
+                family,
                 feed_waker: None,
                 flushing: false,
                 read_size: MIN_READ,
@@ -157,7 +153,7 @@ impl Connection {
                 release_wakers: Vec::new(),
                 flushed_for_shutdown: false,
             }),
-        }))
+        })
     }
 
     /// Whether this is a reader without a transport.
