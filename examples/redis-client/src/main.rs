@@ -29,10 +29,15 @@ use wasio::streams::types::{ConnectOptions, Error};
 
 wit_bindgen::generate!({
     world: "example:redis-client/redis-client",
-    // wasio's contract (with its WASI dependencies) and this world. A
-    // project of its own would vendor wasio's `wit/` into `wit/deps/`.
+    // wasio's contract (with its WASI dependencies), then this world.
+    // Outside this repository, vendor wasio's `wit/` into `wit/deps/`
+    // instead (see the README).
     path: ["../../wit", "wit"],
+    // Bindings for wasio's interfaces; WASI's come from the `wasip2` crate.
     with: {
+        "wasio:streams/types@0.1.0": generate,
+        "wasio:streams/streams@0.1.0": generate,
+        "wasio:streams/tcp@0.1.0": generate,
         "wasi:io/poll@0.2.12": wasip2::io::poll,
         "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
         "wasi:sockets/network@0.2.12": wasip2::sockets::network,
@@ -126,7 +131,7 @@ impl Connection {
             hop_limit: None,
         };
         let (reader, writer) =
-            tcp::blocking_open_connection(host, port, Some(&options)).map_err(|error| {
+            tcp::blocking_open_connection(host, port, Some(options)).map_err(|error| {
                 Failure::Connect {
                     target: format!("{host}:{port}"),
                     error,
@@ -220,10 +225,10 @@ fn main() -> ExitCode {
         }
     };
     let (commands, transcript) = if command.is_empty() {
-        let demo = [
-            vec!["PING"],
-            vec!["SET", DEMO_KEY, DEMO_VALUE],
-            vec!["GET", DEMO_KEY],
+        let demo: [&[&str]; 3] = [
+            &["PING"],
+            &["SET", DEMO_KEY, DEMO_VALUE],
+            &["GET", DEMO_KEY],
         ];
         let demo = demo
             .iter()
