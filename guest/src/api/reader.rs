@@ -114,9 +114,10 @@ impl StreamReader {
         self.conn.with_reader(|r| r.exception().cloned())
     }
 
-    /// Make every later read fail with `error`.
+    /// Make every later read fail with `error`; a read waiting now fails
+    /// with it at once.
     pub fn set_exception(&self, error: Error) {
-        self.conn.with_reader(|r| r.set_exception(error));
+        self.conn.set_exception(error);
     }
 
     /// The reader's limit.

@@ -137,10 +137,11 @@ async fn stdin_closed() {
 /// buffered and raises, and the rest of the line arrives later, so the
 /// server ignores lines until the over-long one has ended.
 async fn echo(reader: StreamReader, writer: StreamWriter) {
-    let peer = writer
-        .get_extra_info()
-        .peername
-        .map_or_else(|| "?".to_owned(), |p| p.to_string());
+    let peer = match writer.get_extra_info().peername.map(|p| p.to_string()) {
+        Some(name) if !name.is_empty() => name,
+        // Unix clients are usually unnamed.
+        _ => "a client".to_owned(),
+    };
     let mut skipping = false;
     loop {
         let reply = match reader.readline().await {

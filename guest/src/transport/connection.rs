@@ -67,15 +67,36 @@ struct Io {
     socket: Socket,
 }
 
+impl Io {
+    /// Let the socket go. Dropping an output stream waits for the write in
+    /// flight (wasmtime-wasi's TCP stream does), which a peer that never
+    /// reads would hold up forever: while a write is in flight, a task
+    /// drops the socket once it completes (or the instance ends), and the
+    /// caller goes on at once.
+    fn retire(self) {
+        if !matches!(self.output.check_write(), Ok(0)) {
+            return;
+        }
+        let ready = self.output_ready.clone();
+        runtime::spawn(async move {
+            runtime::wait_for(ready).await;
+            drop(self);
+        })
+        .detach();
+    }
+}
+
 #[derive(Debug)]
 struct State {
     reader: StreamReader,
     writer: WriteBuffer,
     io: Option<Io>,
     family: AddressFamily,
-    /// A reader made without a transport; `feed_data` wakes its waiter.
+    /// A reader made without a transport, fed by `feed_data`.
     standalone: bool,
-    feed_waker: Option<Waker>,
+    /// The waiting read, woken by whatever ends its wait other than the
+    /// socket: `feed_data`, `feed_eof`, `set_exception`.
+    read_waker: Option<Waker>,
     flushing: bool,
     read_size: u64,
     /// The last non-blocking read answered "would block".
@@ -146,7 +167,7 @@ impl Connection {
                 standalone: io.is_none(),
                 io,
                 family,
-                feed_waker: None,
+                read_waker: None,
                 flushing: false,
                 read_size: MIN_READ,
                 read_blocked: false,
@@ -194,10 +215,10 @@ impl Connection {
         if let Err(error) = state.reader.claim_waiter(id) {
             return Poll::Ready(Err(error));
         }
-        match &state.io {
-            Some(io) => interest.wait_for(&io.input_ready, cx),
-            None => state.feed_waker = Some(cx.waker().clone()),
+        if let Some(io) = &state.io {
+            interest.wait_for(&io.input_ready, cx);
         }
+        state.read_waker = Some(cx.waker().clone());
         Poll::Pending
     }
 
@@ -220,10 +241,16 @@ impl Connection {
             ));
         }
         state.reader.feed_data(data)?;
-        if let Some(waker) = state.feed_waker.take() {
-            waker.wake();
-        }
+        state.wake_reader();
         Ok(())
+    }
+
+    /// asyncio's `set_exception`: later reads fail with `error`, and a
+    /// read waiting now wakes up to fail with it.
+    pub fn set_exception(&self, error: Error) {
+        let mut state = self.state.borrow_mut();
+        state.reader.set_exception(error);
+        state.wake_reader();
     }
 
     /// Mark the end of a reader made without a transport.
@@ -231,9 +258,7 @@ impl Connection {
         let mut state = self.state.borrow_mut();
         if state.standalone {
             state.reader.feed_eof();
-            if let Some(waker) = state.feed_waker.take() {
-                waker.wake();
-            }
+            state.wake_reader();
         }
     }
 
@@ -422,7 +447,21 @@ impl Connection {
     }
 }
 
+impl Drop for Connection {
+    fn drop(&mut self) {
+        if let Some(io) = self.state.get_mut().io.take() {
+            io.retire();
+        }
+    }
+}
+
 impl State {
+    fn wake_reader(&mut self) {
+        if let Some(waker) = self.read_waker.take() {
+            waker.wake();
+        }
+    }
+
     /// Read once from the socket into the reader. Returns whether anything
     /// changed (bytes, end of file or an error arrived).
     fn fill(&mut self) -> bool {
@@ -540,12 +579,15 @@ impl State {
 
     /// Release the socket; the reader sees end of file (or `error`).
     fn release(&mut self, error: Option<Error>) {
-        self.io = None;
+        if let Some(io) = self.io.take() {
+            io.retire();
+        }
         match error {
             Some(error) => self.reader.feed_error(error),
             None => self.reader.feed_eof(),
         }
         self.writer.closed_done();
+        self.wake_reader();
         self.release_wakers.drain(..).for_each(Waker::wake);
     }
 
@@ -567,7 +609,12 @@ impl State {
             return Poll::Ready(Err(Error::WouldBlock));
         };
         match (&self.io, flush) {
-            (Some(io), Flush::Blocked) => interest.wait_for(&io.output_ready, cx),
+            (Some(io), Flush::Blocked) => {
+                interest.wait_for(&io.output_ready, cx);
+                // An abort releases the socket without the output becoming
+                // ready: it wakes this waiter too.
+                self.add_release_waker(cx.waker());
+            }
             (Some(_), Flush::Idle) => self.add_release_waker(cx.waker()),
             (None, _) => cx.waker().wake_by_ref(),
         }
