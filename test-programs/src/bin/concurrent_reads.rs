@@ -1,7 +1,8 @@
 //! Two tasks read one reader at once: while the first waits for a line,
 //! a second read that would have to wait fails with `ConcurrentRead`
 //! instead of hanging or stealing data; once the first has its line, the
-//! reader serves the second normally. TARGET is a native line-echo server.
+//! reader serves the second normally; `set_exception` fails a waiting read
+//! at once. TARGET is a native line-echo server.
 
 use std::rc::Rc;
 use std::time::Duration;
