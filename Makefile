@@ -9,7 +9,7 @@ export RUST_BACKTRACE ?= 0
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: setup build run test lint fmt fuzz
+.PHONY: setup build run test lint fmt fuzz soak bench bench-quick
 
 ## setup: install the pinned tools the build and tests need (idempotent)
 setup:
@@ -23,15 +23,17 @@ build: setup
 run: build
 	@cargo run --quiet -p wasio-tests --bin demo
 
-## test: every test suite: core, host, components end to end
+## test: every test suite: core, host, components end to end, the example
 test: build
 	cargo test --no-fail-fast
+	CARGO_TARGET_WASM32_WASIP2_RUNNER=wasmtime cargo test -p redis-client --target wasm32-wasip2
 
 ## lint: formatting, clippy on the host and the wasm target, WIT checks
 lint: setup
 	cargo fmt --all -- --check
-	cargo clippy --all-targets -- -D warnings
-	cargo clippy -p wasio -p wasio-test-programs --target wasm32-wasip2 --all-targets --features wasio/component,wasio/unix,wasio/cli -- -D warnings
+	cargo clippy -p wasio -p wasio-host -p wasio-tests -p wasio-bench --all-targets -- -D warnings
+	cargo clippy -p wasio -p wasio-test-programs -p wasio-bench-guest --target wasm32-wasip2 --all-targets --features wasio/component,wasio/unix,wasio/cli -- -D warnings
+	cargo clippy -p redis-client --target wasm32-wasip2 --all-targets -- -D warnings
 	scripts/vendor-wit.sh --check
 	wasm-tools component wit wit > /dev/null
 
@@ -42,3 +44,19 @@ fmt:
 ## fuzz: run the fuzz targets for FUZZ_SECONDS each
 fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+
+## soak: the long integrity run, 10,000 connections each way over TCP and Unix
+## (release build); WASIO_SOAK_CONNECTIONS resizes it, WASIO_SOAK_SECONDS bounds each test
+soak: setup
+	cargo test -p wasio-tests --release --test soak -- --ignored --nocapture --test-threads 1
+
+## bench: every workload against every subject, 5 rounds (release build; a few
+## minutes); writes bench/results.json and bench/chart.svg
+bench: setup
+	cargo build --quiet -p wasio-bench-guest --target wasm32-wasip2 --profile component
+	cargo run --quiet --release -p wasio-bench -- run
+
+## bench-quick: the same, reduced (3 rounds, smaller sizes); writes target/bench-quick/
+bench-quick: setup
+	cargo build --quiet -p wasio-bench-guest --target wasm32-wasip2 --profile component
+	cargo run --quiet --release -p wasio-bench -- run --quick

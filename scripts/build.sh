@@ -34,7 +34,9 @@ component component wasio-tcp.wasm
 component component,unix wasio.wasm
 commands cli ""
 commands cli,unix -unix
-cargo build --quiet -p wasio-host
+# The host together with the packages `cargo test` builds, so that both
+# resolve the same features and share one build of Wasmtime.
+cargo build --quiet -p wasio -p wasio-host -p wasio-tests
 
 # The example consumer imports wasio:streams; `wac plug` fills the imports
 # with wasio-tcp.wasm's exports.

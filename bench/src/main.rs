@@ -1,0 +1,341 @@
+//! wasio-bench: the wasio component under the wasio host side by side with
+//! native tokio, CPython asyncio and a raw wasi:sockets guest.
+//!
+//! ```text
+//! wasio-bench [run] [--quick] [--rounds N] [--only TEXT,...] [--artifacts DIR] [--out DIR]
+//! wasio-bench serve-native [--listen ADDR] [--unix PATH] [--naive] [--startup]
+//! wasio-bench serve-wasm COMPONENT [--listen ADDR] [--unix PATH] [--count-calls] [--perf-map] [--startup]
+//! wasio-bench client ADDR|unix:PATH WORKLOAD [COUNT]
+//! ```
+//!
+//! `run` starts one server process per kind of subject, runs every
+//! workload against every subject round after round (the order of the
+//! subjects rotating each round), then prints the medians, spreads and
+//! ratios, checks the goals and writes `results.json` and `chart.svg`.
+//! `client` drives a server started by hand (for profiling it).
+
+mod client;
+mod native;
+mod protocol;
+mod report;
+mod serve;
+mod subjects;
+mod wasm;
+mod workloads;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use serde_json::json;
+
+use crate::client::Target;
+use crate::report::Results;
+use crate::serve::ServeArgs;
+use crate::subjects::{Kind, Paths, Server, Subject};
+use crate::workloads::{Plan, Workload};
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1).peekable();
+    let result = match args.peek().map(String::as_str) {
+        Some("serve-native") => {
+            args.next();
+            ServeArgs::parse(&mut args).and_then(|a| native::serve(&a, a.naive))
+        }
+        Some("serve-wasm") => {
+            args.next();
+            match args.next() {
+                Some(component) => {
+                    ServeArgs::parse(&mut args).and_then(|a| wasm::serve(Path::new(&component), &a))
+                }
+                None => Err(anyhow::anyhow!("serve-wasm needs a component")),
+            }
+        }
+        Some("client") => {
+            args.next();
+            client_command(args.collect())
+        }
+        Some("run") => {
+            args.next();
+            run(args.collect())
+        }
+        _ => run(args.collect()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("wasio-bench: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+struct RunArgs {
+    plan: Plan,
+    quick: bool,
+    only: Option<String>,
+    artifacts: PathBuf,
+    out: PathBuf,
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("bench/ is inside the workspace")
+        .to_path_buf()
+}
+
+fn parse_run(args: Vec<String>) -> anyhow::Result<RunArgs> {
+    let root = root();
+    let mut parsed = RunArgs {
+        plan: Plan::FULL,
+        quick: false,
+        only: None,
+        artifacts: root.join("target/wasm32-wasip2/component"),
+        out: root.join("bench"),
+    };
+    let mut out = None;
+    let mut rounds = None;
+    let mut iter = args.into_iter();
+    while let Some(flag) = iter.next() {
+        let mut value = || iter.next().with_context(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--quick" => parsed.quick = true,
+            "--rounds" => rounds = Some(value()?.parse()?),
+            "--only" => parsed.only = Some(value()?),
+            "--artifacts" => parsed.artifacts = value()?.into(),
+            "--out" => out = Some(PathBuf::from(value()?)),
+            other => anyhow::bail!("unknown argument {other:?}"),
+        }
+    }
+    if parsed.quick {
+        parsed.plan = Plan::QUICK;
+        parsed.out = root.join("target/bench-quick");
+    }
+    if let Some(rounds) = rounds {
+        parsed.plan.rounds = rounds;
+    }
+    if let Some(out) = out {
+        parsed.out = out;
+    }
+    Ok(parsed)
+}
+
+fn run(args: Vec<String>) -> anyhow::Result<()> {
+    let args = parse_run(args)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(drive(args))
+}
+
+async fn drive(args: RunArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let plan = args.plan;
+    let socket_dir = tempfile::tempdir()?;
+    let paths = Paths {
+        artifacts: args.artifacts.clone(),
+        python_server: workloads::python_server(&root()),
+        socket_dir: socket_dir.path().to_owned(),
+    };
+    for kind in [Kind::Wasio, Kind::Raw] {
+        let component = paths.component(kind);
+        anyhow::ensure!(
+            component.exists(),
+            "{} is missing: build it with `cargo build -p wasio-bench-guest --target wasm32-wasip2 --profile component`",
+            component.display()
+        );
+    }
+    let workloads: Vec<Workload> = Workload::ALL
+        .into_iter()
+        .filter(|w| {
+            args.only
+                .as_ref()
+                .is_none_or(|o| o.split(',').any(|part| w.name().contains(part)))
+        })
+        .collect();
+
+    let mut servers = HashMap::new();
+    for kind in Kind::ALL {
+        servers.insert(kind, Server::start(kind, &paths, false).await?);
+    }
+    let mut results = Results::default();
+    for round in 0..plan.rounds {
+        for &workload in &workloads {
+            let mut subjects = workload.subjects();
+            let len = subjects.len();
+            subjects.rotate_left(round % len);
+            for subject in subjects {
+                let server = &servers[&subject.kind];
+                let measured = workloads::measure(workload, subject, server, &paths, &plan).await;
+                match measured {
+                    Ok(sample) => {
+                        eprintln!(
+                            "round {}/{} {:<18} {:<20} {:>14} {}",
+                            round + 1,
+                            plan.rounds,
+                            workload.name(),
+                            subject.name(),
+                            report::figure(sample.value),
+                            workload.unit()
+                        );
+                        results.add(workload, subject, sample);
+                    }
+                    Err(error) => {
+                        let failure =
+                            format!("{} / {}: {error:#}", workload.name(), subject.name());
+                        eprintln!("FAILED: {failure}");
+                        results.failures.push(failure);
+                    }
+                }
+            }
+        }
+    }
+    for (_, server) in servers {
+        server.stop().await?;
+    }
+    if args.only.is_none() {
+        for (kind, unix) in [
+            (Kind::Wasio, false),
+            (Kind::Wasio, true),
+            (Kind::Raw, false),
+        ] {
+            let subject = Subject { kind, unix };
+            match workloads::host_calls(kind, unix, &paths, &plan).await {
+                Ok(calls) => {
+                    for (what, n) in calls {
+                        results.host_calls.push((subject, what, n));
+                    }
+                }
+                Err(error) => results
+                    .failures
+                    .push(format!("host calls / {}: {error:#}", subject.name())),
+            }
+        }
+    }
+
+    let wall = started.elapsed();
+    let table = results.table();
+    println!("{table}");
+    println!("{}", results.goals_table());
+    println!("wall time: {:.1} s", wall.as_secs_f64());
+
+    let context = json!({
+        "plan": format!("{plan:?}"),
+        "quick": args.quick,
+        "wall_seconds": (wall.as_secs_f64() * 10.0).round() / 10.0,
+        "machine": machine(),
+        "settings": {
+            "tcp_nodelay": "off for every subject (WASI 0.2 cannot set it, wasmtime-wasi leaves it off); 'asyncio nodelay tcp' keeps asyncio's default (on)",
+            "listen_backlog": protocol::BACKLOG,
+            "largest_read": protocol::PIECE,
+            "servers": "one process per kind; tokio and the wasio host on tokio's multi-threaded runtime (as `wasio run`), asyncio on its default loop",
+            "client": "one native tokio client (current-thread runtime) in the driver process",
+            "guests": "built with the `component` profile (opt-level s, lto), run by wasio-host with its default limits, outside tokio's cooperative budget (tokio::task::unconstrained; inside it a poll over more than ~128 sockets livelocks)",
+        },
+    });
+    std::fs::create_dir_all(&args.out)?;
+    let json_path = args.out.join("results.json");
+    std::fs::write(
+        &json_path,
+        serde_json::to_string_pretty(&results.json(context))? + "\n",
+    )?;
+    let title = format!(
+        "wasio vs native tokio and CPython asyncio ({} cores, {} rounds, loopback)",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        plan.rounds
+    );
+    let chart_path = args.out.join("chart.svg");
+    std::fs::write(&chart_path, results.chart(&title))?;
+    println!("wrote {} and {}", json_path.display(), chart_path.display());
+    Ok(())
+}
+
+/// What the run ran on.
+fn machine() -> serde_json::Value {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_default();
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let python = std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let commit = std::process::Command::new("git")
+        .args([
+            "-C",
+            &root().display().to_string(),
+            "describe",
+            "--always",
+            "--dirty",
+        ])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    json!({
+        "commit": commit,
+        "load_average_at_end": load.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+        "cpu": cpu,
+        "cores": std::thread::available_parallelism().map_or(0, |n| n.get()),
+        "kernel": kernel.trim(),
+        "python": python,
+    })
+}
+
+/// `client ADDR|unix:PATH WORKLOAD [COUNT]`: run one workload against a
+/// server started by hand.
+fn client_command(args: Vec<String>) -> anyhow::Result<()> {
+    let [target, workload, rest @ ..] = args.as_slice() else {
+        anyhow::bail!("usage: client ADDR|unix:PATH echo|rr|up|down|frames [COUNT]");
+    };
+    let target = match target.strip_prefix("unix:") {
+        Some(path) => Target::Unix(path.into()),
+        None => Target::Tcp(target.parse()?),
+    };
+    let count: Option<u64> = rest.first().map(|c| c.parse()).transpose()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let started = Instant::now();
+        let figure = match workload.as_str() {
+            "echo" => workloads::line_echo(&target, count.unwrap_or(1_000_000)).await?,
+            "rr" => {
+                workloads::request_response(&target, count.unwrap_or(20_000) as usize)
+                    .await?
+                    .value
+            }
+            "up" => {
+                workloads::bulk_up(&target, count.unwrap_or(1 << 30))
+                    .await?
+                    .value
+            }
+            "down" => {
+                workloads::bulk_down(&target, count.unwrap_or(1 << 30))
+                    .await?
+                    .value
+            }
+            "frames" => {
+                workloads::frames(&target, 1024, count.unwrap_or(256 << 20))
+                    .await?
+                    .value
+            }
+            other => anyhow::bail!("unknown workload {other:?}"),
+        };
+        println!(
+            "{workload}: {} in {:.2} s",
+            report::figure(figure),
+            started.elapsed().as_secs_f64()
+        );
+        Ok(())
+    })
+}
