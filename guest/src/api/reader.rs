@@ -1,10 +1,9 @@
 //! `StreamReader`: asyncio's reads as async Rust.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 use crate::core::{self, Error, ReadPoll};
@@ -22,14 +21,10 @@ pub struct StreamReader {
     /// Bytes handed out by `poll_fill_buf` and not yet consumed; they go
     /// back in front of the buffer before any other read.
     chunk: RefCell<(Vec<u8>, usize)>,
-    /// The waiter identity of the futures-io reads through this handle.
-    stream_waiter: u64,
+    /// The waiter identity of the futures-io reads through this handle
+    /// while one waits (0: none).
+    stream_waiter: Cell<u64>,
     stream_interest: Interest,
-}
-
-fn next_waiter_id() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 impl StreamReader {
@@ -37,7 +32,7 @@ impl StreamReader {
         Self {
             conn,
             chunk: RefCell::new((Vec::new(), 0)),
-            stream_waiter: next_waiter_id(),
+            stream_waiter: Cell::new(0),
             stream_interest: Interest::default(),
         }
     }
@@ -145,7 +140,7 @@ impl StreamReader {
         ReadFuture {
             reader: self,
             op,
-            id: next_waiter_id(),
+            id: 0,
             interest: Interest::default(),
         }
     }
@@ -174,7 +169,10 @@ impl StreamReader {
     /// Before an asyncio-style read: a futures-io read through this handle
     /// has been abandoned, and its unconsumed bytes go back in front.
     fn restore_chunk(&self) {
-        self.conn.release_waiter(self.stream_waiter);
+        let waiter = self.stream_waiter.take();
+        if waiter != 0 {
+            self.conn.release_waiter(waiter);
+        }
         let mut chunk = self.chunk.borrow_mut();
         let (bytes, used) = &mut *chunk;
         if *used < bytes.len() {
@@ -186,11 +184,12 @@ impl StreamReader {
     }
 }
 
-/// One read in progress: the reader's waiter until it completes or is
-/// dropped.
+/// One read in progress: the reader's waiter, once it has had to wait,
+/// until it completes or is dropped.
 struct ReadFuture<'a, T, F: FnMut(&mut core::StreamReader) -> ReadPoll<T>> {
     reader: &'a StreamReader,
     op: F,
+    /// Its waiter identity, given when it first waits (0: not yet).
     id: u64,
     interest: Interest,
 }
@@ -204,13 +203,15 @@ impl<T, F: FnMut(&mut core::StreamReader) -> ReadPoll<T>> Future for ReadFuture<
         let this = unsafe { self.get_unchecked_mut() };
         this.reader
             .conn
-            .poll_read(&mut this.op, Some((this.id, &mut this.interest, cx)))
+            .poll_read(&mut this.op, Some((&mut this.id, &mut this.interest, cx)))
     }
 }
 
 impl<T, F: FnMut(&mut core::StreamReader) -> ReadPoll<T>> Drop for ReadFuture<'_, T, F> {
     fn drop(&mut self) {
-        self.reader.conn.release_waiter(self.id);
+        if self.id != 0 {
+            self.reader.conn.release_waiter(self.id);
+        }
     }
 }
 
@@ -222,7 +223,11 @@ impl futures_io::AsyncBufRead for StreamReader {
         let this = self.get_mut();
         let (bytes, used) = this.chunk.get_mut();
         if *used >= bytes.len() {
-            let waiter = (this.stream_waiter, &mut this.stream_interest, &*cx);
+            let waiter = (
+                this.stream_waiter.get_mut(),
+                &mut this.stream_interest,
+                &*cx,
+            );
             match this.conn.poll_read(&mut |r| r.read(CHUNK), Some(waiter)) {
                 Poll::Ready(Ok(chunk)) => {
                     *bytes = chunk;

@@ -221,6 +221,16 @@ impl StreamReader {
     /// to and including its `\n` if that has arrived, else the whole
     /// buffer) and reported as [`Error::LimitOverrun`].
     pub fn readline(&mut self) -> ReadPoll {
+        // The common case, a whole line within the limit already buffered,
+        // without the general search's bookkeeping. A search resuming
+        // where an earlier one stopped takes the general path.
+        if self.scan.is_none()
+            && self.exception.is_none()
+            && let Some(at) = memchr::memchr(b'\n', self.buffer.as_slice())
+            && at <= self.limit
+        {
+            return Poll::Ready(Ok(self.take(at + 1)));
+        }
         const NEWLINE: &[&[u8]] = &[b"\n"];
         match self.readuntil(NEWLINE) {
             Poll::Ready(Err(Error::IncompleteRead { partial, .. })) => Poll::Ready(Ok(partial)),

@@ -22,6 +22,7 @@ impl Interest {
     }
 
     /// Stop waiting.
+    #[inline]
     pub fn cancel(&mut self) {
         if let Some(key) = self.0.take() {
             reactor::deregister(key);
@@ -30,6 +31,7 @@ impl Interest {
 }
 
 impl Drop for Interest {
+    #[inline]
     fn drop(&mut self) {
         self.cancel();
     }

@@ -101,6 +101,12 @@ struct State {
     read_size: u64,
     /// The last non-blocking read answered "would block".
     read_blocked: bool,
+    /// The last socket read came back short, so the socket is most likely
+    /// empty: the next read that needs bytes waits for the input pollable
+    /// instead of spending a host call on a read that finds nothing.
+    drained: bool,
+    /// The identity the last read that had to wait was given.
+    last_waiter: u64,
     /// Woken when the socket is released.
     release_wakers: Vec<Waker>,
     /// A flush before shutting down was requested.
@@ -171,6 +177,8 @@ impl Connection {
                 flushing: false,
                 read_size: MIN_READ,
                 read_blocked: false,
+                drained: false,
+                last_waiter: 0,
                 release_wakers: Vec::new(),
                 flushed_for_shutdown: false,
             }),
@@ -187,19 +195,23 @@ impl Connection {
     /// Attempt the read `op`, reading from the socket while it needs more.
     ///
     /// With a context the caller waits: it becomes the reader's one waiter
-    /// and is woken when more bytes can be read. Without one (the
-    /// non-blocking form) it only learns that the read would block.
+    /// and is woken when more bytes can be read. Its identity (`0` until it
+    /// first waits) is given here, so a read that completes at once costs
+    /// no bookkeeping. Without a context (the non-blocking form) the caller
+    /// only learns that the read would block.
     pub fn poll_read<T>(
         &self,
         op: &mut dyn FnMut(&mut StreamReader) -> ReadPoll<T>,
-        waiter: Option<(u64, &mut Interest, &Context<'_>)>,
+        waiter: Option<(&mut u64, &mut Interest, &Context<'_>)>,
     ) -> Poll<Result<T, Error>> {
         let mut state = self.state.borrow_mut();
         loop {
             if let Poll::Ready(result) = op(&mut state.reader) {
                 state.read_blocked = false;
                 if let Some((id, interest, _)) = waiter {
-                    state.reader.release_waiter(id);
+                    if *id != 0 {
+                        state.reader.release_waiter(std::mem::take(id));
+                    }
                     interest.cancel();
                 }
                 return Poll::Ready(result);
@@ -209,10 +221,16 @@ impl Connection {
             }
         }
         state.read_blocked = true;
+        // Whoever asks next has waited (or been told to wait): it reads.
+        state.drained = false;
         let Some((id, interest, cx)) = waiter else {
             return Poll::Ready(Err(Error::WouldBlock));
         };
-        if let Err(error) = state.reader.claim_waiter(id) {
+        if *id == 0 {
+            state.last_waiter += 1;
+            *id = state.last_waiter;
+        }
+        if let Err(error) = state.reader.claim_waiter(*id) {
             return Poll::Ready(Err(error));
         }
         if let Some(io) = &state.io {
@@ -277,21 +295,30 @@ impl Connection {
 
     /// Buffer `data`; a background flush sends it when the caller yields.
     pub fn write(self: &Rc<Self>, data: &[u8]) -> Result<(), Error> {
-        self.state.borrow_mut().writer.write(data)?;
-        self.schedule_flush();
-        Ok(())
+        self.buffer_write(|writer| writer.write(data))
     }
 
     /// Buffer `data` without copying it when nothing else is buffered.
     pub fn write_owned(self: &Rc<Self>, data: Vec<u8>) -> Result<(), Error> {
-        self.state.borrow_mut().writer.write_owned(data)?;
-        self.schedule_flush();
-        Ok(())
+        self.buffer_write(|writer| writer.write_owned(data))
     }
 
     /// Half-close once the buffer is sent.
     pub fn write_eof(self: &Rc<Self>) -> Result<(), Error> {
-        self.state.borrow_mut().writer.write_eof()?;
+        self.buffer_write(WriteBuffer::write_eof)
+    }
+
+    /// Apply `f` to the write buffer and make sure a flush will follow.
+    fn buffer_write(
+        self: &Rc<Self>,
+        f: impl FnOnce(&mut WriteBuffer) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut state = self.state.borrow_mut();
+        f(&mut state.writer)?;
+        if state.flushing || state.io.is_none() {
+            return Ok(());
+        }
+        drop(state);
         self.schedule_flush();
         Ok(())
     }
@@ -468,13 +495,14 @@ impl State {
         let Some(io) = &self.io else {
             return false;
         };
-        if self.reader.is_ended() {
+        if self.reader.is_ended() || self.drained {
             return false;
         }
         match io.input.read(self.read_size) {
             Ok(bytes) if bytes.is_empty() => false,
             Ok(bytes) => {
                 let full = bytes.len() as u64 == self.read_size;
+                self.drained = !full;
                 self.read_size = if full {
                     (self.read_size * 2).min(MAX_READ)
                 } else if (bytes.len() as u64) < self.read_size / 4 {
