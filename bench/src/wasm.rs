@@ -16,8 +16,9 @@
 //! task poll) a `poll` over more than about 128 sockets uses the budget up,
 //! and the non-blocking `read` and `check-write` calls that follow then
 //! find nothing ready although `poll` said they were, so the guest spins
-//! until an epoch yield happens to fall between the two. `--coop-budget`
-//! runs it inside the budget, as `wasio-host` does today.
+//! until an epoch yield happens to fall between the two; `wasio-host`
+//! runs its guests the same way. `--coop-budget` runs it inside the
+//! budget, to show the difference.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -84,14 +84,23 @@ pub(crate) fn new_store(
 }
 
 /// Instantiate `pre` in `store` and call its `wasi:cli/run`.
+///
+/// The guest runs outside tokio's cooperative budget: one `wasi:io/poll`
+/// over more than about 128 sockets would use up the task's budget, after
+/// which tokio reports every further socket not ready, so the `read` or
+/// `check-write` that follows a successful `poll` finds nothing and the
+/// guest spins until the budget is renewed (wasmtime's issue #14174, fixed
+/// the same way for its own synchronous calls). The epoch deadline still
+/// makes a busy guest yield to the host's other tasks.
 pub(crate) async fn run_command(
     pre: &CommandPre<HostState>,
     mut store: Store<HostState>,
 ) -> Result<i32, Error> {
-    let outcome = match pre.instantiate_async(&mut store).await {
-        Ok(command) => command.wasi_cli_run().call_run(&mut store).await,
-        Err(e) => Err(e),
-    };
+    let outcome = tokio::task::unconstrained(async {
+        let command = pre.instantiate_async(&mut store).await?;
+        command.wasi_cli_run().call_run(&mut store).await
+    })
+    .await;
     match outcome {
         Ok(Ok(())) => Ok(0),
         Ok(Err(())) => Ok(1),
