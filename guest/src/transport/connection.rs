@@ -196,11 +196,6 @@ impl Connection {
     // --- reading ------------------------------------------------------------
 
     /// Attempt the read `op`, reading from the socket while it needs more.
-    /// Before the first socket read, whatever the writer buffered goes out:
-    /// a reply leaves before its sender turns to wait for the next request
-    /// (which saves a round trip's worth of latency), and a pipelined burst
-    /// still leaves in one write, since the buffer is only flushed once the
-    /// bytes already read are used up.
     ///
     /// With a context the caller waits: it becomes the reader's one waiter
     /// and is woken when more bytes can be read. Its identity (`0` until it
@@ -213,7 +208,6 @@ impl Connection {
         waiter: Option<(&mut u64, &mut Interest, &Context<'_>)>,
     ) -> Poll<Result<T, Error>> {
         let mut state = self.state.borrow_mut();
-        let mut flushed = false;
         loop {
             if let Poll::Ready(result) = op(&mut state.reader) {
                 state.read_blocked = false;
@@ -224,10 +218,6 @@ impl Connection {
                     interest.cancel();
                 }
                 return Poll::Ready(result);
-            }
-            if !flushed && !state.writer.pending().is_empty() {
-                flushed = true;
-                state.flush();
             }
             if !state.fill() {
                 break;
