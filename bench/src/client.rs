@@ -4,11 +4,8 @@
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpStream, UnixStream, tcp, unix};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpStream, UnixStream};
 
 /// Where a subject listens.
 #[derive(Debug, Clone)]
@@ -23,66 +20,18 @@ impl Target {
         Ok(match self {
             Target::Tcp(addr) => {
                 let (r, w) = TcpStream::connect(addr).await?.into_split();
-                (ReadHalf::Tcp(r), WriteHalf::Tcp(w))
+                (Box::new(r), Box::new(w))
             }
             Target::Unix(path) => {
                 let (r, w) = UnixStream::connect(path).await?.into_split();
-                (ReadHalf::Unix(r), WriteHalf::Unix(w))
+                (Box::new(r), Box::new(w))
             }
         })
     }
 }
 
-/// The reading half of a client connection.
-#[derive(Debug)]
-pub enum ReadHalf {
-    Tcp(tcp::OwnedReadHalf),
-    Unix(unix::OwnedReadHalf),
-}
+/// The reading half of a client connection (the same for every subject).
+pub type ReadHalf = Box<dyn AsyncRead + Send + Unpin>;
 
 /// The writing half of a client connection.
-#[derive(Debug)]
-pub enum WriteHalf {
-    Tcp(tcp::OwnedWriteHalf),
-    Unix(unix::OwnedWriteHalf),
-}
-
-impl AsyncRead for ReadHalf {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            ReadHalf::Tcp(r) => Pin::new(r).poll_read(cx, buf),
-            ReadHalf::Unix(r) => Pin::new(r).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for WriteHalf {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            WriteHalf::Tcp(w) => Pin::new(w).poll_write(cx, buf),
-            WriteHalf::Unix(w) => Pin::new(w).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            WriteHalf::Tcp(w) => Pin::new(w).poll_flush(cx),
-            WriteHalf::Unix(w) => Pin::new(w).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            WriteHalf::Tcp(w) => Pin::new(w).poll_shutdown(cx),
-            WriteHalf::Unix(w) => Pin::new(w).poll_shutdown(cx),
-        }
-    }
-}
+pub type WriteHalf = Box<dyn AsyncWrite + Send + Unpin>;

@@ -119,19 +119,6 @@ async fn either(a: impl Future<Output = ()>, b: impl Future<Output = ()>) {
     .await;
 }
 
-/// Complete at end of standard input.
-async fn stdin_closed() {
-    let stdin = wasip2::cli::stdin::get_stdin();
-    let ready = Rc::new(stdin.subscribe());
-    loop {
-        match stdin.read(4096) {
-            Ok(bytes) if bytes.is_empty() => wasio::runtime::wait_for(ready.clone()).await,
-            Ok(_) => {}
-            Err(_) => return,
-        }
-    }
-}
-
 /// Echo lines until the client closes. An over-long line is reported once
 /// and skipped up to its end: asyncio's `readline` discards what it has
 /// buffered and raises, and the rest of the line arrives later, so the
@@ -221,7 +208,7 @@ async fn serve(args: Args) -> Result<(), String> {
         }
     }
 
-    either(stdin_closed(), enough.wait()).await;
+    either(wasio::runtime::stdin_closed(), enough.wait()).await;
     let clients_left = !enough.set.get();
     for server in &servers {
         server.close();

@@ -157,7 +157,11 @@ pub fn wasio_cli() -> &'static Path {
         let output = Command::new(env!("CARGO"))
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .args(["build", "--quiet", "--message-format=json"])
-            .args(["-p", "wasio-host", "--bin", "wasio"])
+            // The packages `scripts/build.sh` names: the same features, so
+            // this finds the host built already instead of building
+            // Wasmtime a second time with the host's features alone.
+            .args(["-p", "wasio", "-p", "wasio-host", "-p", "wasio-tests"])
+            .args(["--bin", "wasio"])
             .output()
             .expect("run cargo to build the wasio CLI");
         assert!(
