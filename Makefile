@@ -21,7 +21,7 @@ build: setup
 
 ## run: the demo (needs nothing started by hand)
 run: build
-	@cargo run --quiet -p wasio-tests --bin demo
+	@target/debug/demo
 
 ## test: every test suite: core, host, components end to end, the example
 test: build

@@ -11,6 +11,7 @@
 #                              examples/redis-client plugged into wasio-tcp.wasm:
 #                              imports only WASI 0.2, runs on the stock CLI
 #   target/debug/wasio         the host (`wasio run`)
+#   target/debug/demo          what `make run` runs
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
