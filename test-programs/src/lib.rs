@@ -60,11 +60,35 @@ pub async fn connect(
     if let Some(path) = target.strip_prefix("unix:") {
         return wasio::open_unix_connection(path, wasio::ConnectOptions::default()).await;
     }
+    let (host, port) = host_port(target);
+    wasio::open_connection(host, port).await
+}
+
+/// `HOST:PORT` split, an IPv6 host without its brackets.
+pub fn host_port(target: &str) -> (&str, u16) {
     let (host, port) = target
         .rsplit_once(':')
         .unwrap_or_else(|| fail(format!("{target:?} is not HOST:PORT or unix:PATH")));
     let port = port
         .parse()
         .unwrap_or_else(|_| fail(format!("bad port in {target:?}")));
-    wasio::open_connection(host.trim_start_matches('[').trim_end_matches(']'), port).await
+    (host.trim_start_matches('[').trim_end_matches(']'), port)
+}
+
+/// Exchange `exchanges` lines with the line-echo peer at `echo_target`,
+/// checking every echo, then close that connection: the other clients a
+/// hostile peer must not disturb.
+pub async fn echo_exchanges(echo_target: &str, exchanges: usize) {
+    let (reader, echo) = ok(connect(echo_target).await, "connect to the echo");
+    for i in 0..exchanges {
+        let line = format!("meanwhile {i}\n");
+        ok(echo.write(line.as_bytes()), "write");
+        check_eq(
+            ok(reader.readline().await, "readline from the echo"),
+            line.into_bytes(),
+            "echo",
+        );
+    }
+    echo.close();
+    ok(echo.wait_closed().await, "close the echo connection");
 }

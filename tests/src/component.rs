@@ -81,6 +81,33 @@ impl Instance {
             .expect("connected")
     }
 
+    /// `start-server` on `host` (every address when `None`) with port 0:
+    /// the server and the addresses it bound, as `sockets` lists them.
+    pub async fn start_server(&mut self, host: Option<&str>) -> (ResourceAny, Vec<SocketAddr>) {
+        let server = self
+            .wasio
+            .wasio_streams_tcp()
+            .call_start_server(&mut self.store, host, 0, None)
+            .await
+            .unwrap()
+            .expect("listening");
+        let sockets = self
+            .wasio
+            .wasio_streams_streams()
+            .server()
+            .call_sockets(&mut self.store, server)
+            .await
+            .unwrap();
+        let bound = sockets
+            .into_iter()
+            .map(|socket| match socket {
+                SocketAddress::Ip(ip) => SocketAddr::from(ip),
+                other => panic!("a TCP server bound {other:?}"),
+            })
+            .collect();
+        (server, bound)
+    }
+
     /// `write` that must succeed.
     pub async fn write(&mut self, writer: ResourceAny, data: &[u8]) {
         let api = self.api();

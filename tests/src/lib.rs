@@ -22,6 +22,23 @@ pub fn artifact(name: &str) -> PathBuf {
     path
 }
 
+/// A file under the repository root that `make_target` creates (a
+/// component in `dist/`, a tool in `.tools/`); a clear failure if missing.
+pub fn made_by(relative: &str, make_target: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(relative);
+    assert!(
+        path.exists(),
+        "{} is missing: run `{make_target}` first",
+        path.display()
+    );
+    path
+}
+
+/// The longest a child process may take to start, announce itself or exit.
+pub const PROCESS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// A policy allowing what the suite's components need: TCP to and from
 /// loopback, name lookups (for `localhost`), and Unix sockets in `unix_dir`.
 pub fn loopback_policy(unix_dir: Option<&Path>) -> wasio_host::NetworkPolicy {

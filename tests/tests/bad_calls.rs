@@ -6,7 +6,7 @@
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-use wasio_tests::component::{Instance, SocketAddress, WitError, instance, soon};
+use wasio_tests::component::{Instance, WitError, instance, soon};
 use wasio_tests::peers::{self, Behaviour};
 use wasio_tests::{loopback_host, within};
 
@@ -228,20 +228,10 @@ async fn a_server_dropped_before_its_connections_leaves_them_working() {
         let baseline = baseline(&mut wasio, echo).await;
         let api = wasio.api();
         let server_api = api.wasio_streams_streams().server();
-        let server = api
-            .wasio_streams_tcp()
-            .call_start_server(&mut wasio.store, Some("127.0.0.1"), 0, None)
-            .await
-            .unwrap()
-            .unwrap();
-        let sockets = server_api
-            .call_sockets(&mut wasio.store, server)
-            .await
-            .unwrap();
-        let [SocketAddress::Ip(address)] = sockets.as_slice() else {
-            panic!("{sockets:?}")
+        let (server, bound) = wasio.start_server(Some("127.0.0.1")).await;
+        let [address] = bound[..] else {
+            panic!("{bound:?}")
         };
-        let address = std::net::SocketAddr::from(*address);
         let client = tokio::spawn(async move {
             let stream = TcpStream::connect(address).await.unwrap();
             let (read, mut write) = stream.into_split();

@@ -5,7 +5,7 @@
 //! temporary directory, and stops when it ends. Replies are checked byte
 //! for byte.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
@@ -13,23 +13,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
 use tokio::time::{sleep, timeout};
-use wasio_tests::within;
-
-/// The longest a process may take to start or to finish.
-const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// A file under the repository root that `make_target` creates.
-fn made_by(relative: &str, make_target: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(relative);
-    assert!(
-        path.exists(),
-        "{} is missing: run `{make_target}` first",
-        path.display()
-    );
-    path
-}
+use wasio_tests::{PROCESS_TIMEOUT, made_by, within};
 
 fn composed() -> PathBuf {
     made_by("dist/redis-client.composed.wasm", "make build")

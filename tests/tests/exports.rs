@@ -267,20 +267,10 @@ async fn server_accepts_native_clients_and_closes() {
         let mut wasio = instance(&loopback_host(None)).await;
         let api = wasio.api();
         let server_api = api.wasio_streams_streams().server();
-        let server = api
-            .wasio_streams_tcp()
-            .call_start_server(&mut wasio.store, Some("127.0.0.1"), 0, None)
-            .await
-            .unwrap()
-            .unwrap();
-        let sockets = server_api
-            .call_sockets(&mut wasio.store, server)
-            .await
-            .unwrap();
-        let [SocketAddress::Ip(bound)] = sockets.as_slice() else {
-            panic!("one IPv4 socket expected, got {sockets:?}")
+        let (server, bound) = wasio.start_server(Some("127.0.0.1")).await;
+        let [bound] = bound[..] else {
+            panic!("one IPv4 socket expected, got {bound:?}")
         };
-        let bound = SocketAddr::from(*bound);
         assert_ne!(bound.port(), 0, "port 0 is replaced by the chosen port");
 
         let nothing = server_api
@@ -704,23 +694,7 @@ async fn server_without_a_host_listens_on_every_ipv4_and_ipv6_address() {
         let mut wasio = instance(&host).await;
         let api = wasio.api();
         let server_api = api.wasio_streams_streams().server();
-        let server = api
-            .wasio_streams_tcp()
-            .call_start_server(&mut wasio.store, None, 0, None)
-            .await
-            .unwrap()
-            .unwrap();
-        let sockets = server_api
-            .call_sockets(&mut wasio.store, server)
-            .await
-            .unwrap();
-        let mut bound: Vec<SocketAddr> = sockets
-            .into_iter()
-            .map(|s| match s {
-                SocketAddress::Ip(ip) => SocketAddr::from(ip),
-                other => panic!("{other:?}"),
-            })
-            .collect();
+        let (server, mut bound) = wasio.start_server(None).await;
         bound.sort();
         assert_eq!(bound.len(), 2, "{bound:?}");
         assert_eq!(bound[0].ip(), std::net::Ipv4Addr::UNSPECIFIED);

@@ -4,9 +4,8 @@
 //! `wasio run` binary (Unix sockets), each a child process talking to
 //! native tokio peers. They use what `make build` put in `dist/`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{ExitStatus, Output, Stdio};
-use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream, UnixStream};
@@ -14,23 +13,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
 use wasio_tests::peers::{self, Behaviour};
-use wasio_tests::within;
-
-/// The longest a process may take to announce itself or to exit.
-const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// A file under the repository root that `make_target` creates.
-fn made_by(relative: &str, make_target: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(relative);
-    assert!(
-        path.exists(),
-        "{} is missing: run `{make_target}` first",
-        path.display()
-    );
-    path
-}
+use wasio_tests::{PROCESS_TIMEOUT, made_by, within};
 
 /// `wasmtime run -S inherit-network COMPONENT ARGS...` with the pinned CLI.
 fn stock_cli(component: &str, args: &[&str]) -> Command {
@@ -187,6 +170,16 @@ fn stderr_text(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// `name` succeeded and wrote back exactly `input`, byte for byte.
+fn assert_echoed(name: &str, output: &Output, input: &[u8]) {
+    assert!(output.status.success(), "{name}: {}", stderr_text(output));
+    assert_eq!(output.stdout.len(), input.len());
+    assert!(
+        output.stdout == input,
+        "{name}'s output differs from its input"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stock_cli_runs_echo_server_for_native_clients_until_its_input_ends() {
     within(async {
@@ -216,12 +209,7 @@ async fn stock_cli_runs_wcat_byte_exact_through_a_native_echo_server() {
         let input = varied_input();
         let output =
             run_with_input(stock_cli("wcat.wasm", &["127.0.0.1", &port]), input.clone()).await;
-        assert!(output.status.success(), "wcat: {}", stderr_text(&output));
-        assert_eq!(output.stdout.len(), input.len());
-        assert!(
-            output.stdout == input,
-            "wcat's output differs from its input"
-        );
+        assert_echoed("wcat", &output, &input);
     })
     .await;
 }
@@ -282,16 +270,7 @@ async fn wasio_run_runs_wcat_byte_exact_through_a_native_unix_echo_server() {
             &["--unix", socket.to_str().unwrap()],
         );
         let output = run_with_input(command, input.clone()).await;
-        assert!(
-            output.status.success(),
-            "wcat-unix: {}",
-            stderr_text(&output)
-        );
-        assert_eq!(output.stdout.len(), input.len());
-        assert!(
-            output.stdout == input,
-            "wcat's output differs from its input"
-        );
+        assert_echoed("wcat-unix", &output, &input);
     })
     .await;
 }

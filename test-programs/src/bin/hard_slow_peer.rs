@@ -9,7 +9,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use wasio::Error;
-use wasio_test_programs::{arg, check_eq, connect, ok};
+use wasio_test_programs::{arg, check_eq, connect, echo_exchanges, ok};
 
 fn main() {
     let target: String = arg(0, "a target");
@@ -27,18 +27,7 @@ fn main() {
         let others = wasio::spawn({
             let writer = writer.clone();
             async move {
-                let (reader, echo) = ok(connect(&echo_target).await, "connect to the echo");
-                for i in 0..exchanges {
-                    let line = format!("meanwhile {i}\n");
-                    ok(echo.write(line.as_bytes()), "write");
-                    check_eq(
-                        ok(reader.readline().await, "readline from the echo"),
-                        line.into_bytes(),
-                        "echo",
-                    );
-                }
-                echo.close();
-                ok(echo.wait_closed().await, "close the echo connection");
+                echo_exchanges(&echo_target, exchanges).await;
                 ok(writer.write(b"go\n"), "write go");
             }
         });

@@ -11,7 +11,7 @@
 //! `access-denied`, the one error a policy refusal may look like).
 
 use wasio::{Error, ServerOptions};
-use wasio_test_programs::{arg, check_eq, connect, fail, ok};
+use wasio_test_programs::{arg, check_eq, connect, fail, host_port, ok};
 
 fn main() {
     let op: String = arg(0, "connect or listen");
@@ -44,13 +44,7 @@ async fn listen_and_echo(target: &str) -> Result<(), Error> {
     let server = match target.strip_prefix("unix:") {
         Some(path) => wasio::listen_unix(path, ServerOptions::default())?,
         None => {
-            let (host, port) = target
-                .rsplit_once(':')
-                .unwrap_or_else(|| fail(format!("{target:?} is not HOST:PORT")));
-            let port = port
-                .parse()
-                .unwrap_or_else(|_| fail(format!("bad port in {target:?}")));
-            let host = host.trim_start_matches('[').trim_end_matches(']');
+            let (host, port) = host_port(target);
             let host = (host != "*").then_some(host);
             wasio::listen(host, port, ServerOptions::default()).await?
         }

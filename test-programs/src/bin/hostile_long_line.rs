@@ -6,7 +6,7 @@
 //! `readexactly` then returns.
 
 use wasio::{ConnectOptions, Error, StreamLimits, StreamReader, StreamWriter};
-use wasio_test_programs::{arg, check_eq, fail, ok};
+use wasio_test_programs::{arg, check_eq, host_port, ok};
 
 async fn connect(target: &str, limit: usize) -> (StreamReader, StreamWriter) {
     let options = ConnectOptions {
@@ -19,12 +19,7 @@ async fn connect(target: &str, limit: usize) -> (StreamReader, StreamWriter) {
     let opened = match target.strip_prefix("unix:") {
         Some(path) => wasio::open_unix_connection(path, options).await,
         None => {
-            let (host, port) = target
-                .rsplit_once(':')
-                .unwrap_or_else(|| fail(format!("{target:?} is not HOST:PORT")));
-            let port = port
-                .parse()
-                .unwrap_or_else(|_| fail(format!("bad port in {target:?}")));
+            let (host, port) = host_port(target);
             wasio::open_connection_with(host, port, options).await
         }
     };
