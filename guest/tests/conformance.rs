@@ -7,7 +7,7 @@
 //! form is: the read answers `Pending`, the data is fed, the same read is
 //! called again.
 
-use std::task::Poll;
+use std::task::{Poll, Waker};
 
 use wasio::core::{Error, StreamReader, WriteBuffer};
 
@@ -588,8 +588,9 @@ fn exception_cancel() {
     // setting an exception afterwards leaves no waiter behind.
     let mut stream = reader();
     pending(stream.readline());
-    stream.claim_waiter(1).unwrap();
-    stream.release_waiter(1);
+    let mut waiter = 0;
+    stream.claim_waiter(&mut waiter, Waker::noop()).unwrap();
+    stream.release_waiter(waiter);
     stream.set_exception(Error::Other("message".into()));
     assert!(!stream.has_waiter());
 }
@@ -608,14 +609,18 @@ fn exception_is_checked_before_buffered_data() {
 #[test]
 fn second_concurrent_read_is_an_error() {
     let mut stream = reader();
+    let (mut first, mut second) = (0, 0);
     pending(stream.readline());
-    stream.claim_waiter(1).unwrap();
+    stream.claim_waiter(&mut first, Waker::noop()).unwrap();
     pending(stream.read(10));
-    assert_eq!(stream.claim_waiter(2), Err(Error::ConcurrentRead));
+    assert_eq!(
+        stream.claim_waiter(&mut second, Waker::noop()),
+        Err(Error::ConcurrentRead)
+    );
     // The first reader may keep waiting.
-    stream.claim_waiter(1).unwrap();
-    stream.release_waiter(1);
-    stream.claim_waiter(2).unwrap();
+    stream.claim_waiter(&mut first, Waker::noop()).unwrap();
+    stream.release_waiter(first);
+    stream.claim_waiter(&mut second, Waker::noop()).unwrap();
 }
 
 // --- back-pressure --------------------------------------------------------
@@ -726,10 +731,49 @@ fn wait_closed_on_close() {
 
 #[test]
 fn async_writer_api_exception_after_close() {
+    // A write after close is an error (asyncio drops it silently); drain
+    // returns while the buffer goes out and fails as "Connection lost"
+    // once the socket is gone.
     let mut writer = WriteBuffer::new();
+    writer.write(b"last").unwrap();
     writer.close();
     assert_eq!(writer.write(b"data"), Err(Error::Closed));
-    assert_eq!(writer.drain(), Poll::Ready(Err(Error::Closed)));
+    assert_eq!(writer.drain(), Poll::Ready(Ok(())));
+    writer.consume(4);
+    writer.shutdown_done();
+    writer.closed_done();
+    assert_eq!(writer.drain(), Poll::Ready(Err(Error::ConnectionReset)));
+}
+
+#[test]
+fn drain_waiting_when_the_writer_closes_returns_normally() {
+    // asyncio wakes its drain waiters without an error when the
+    // connection goes after a close.
+    let mut writer = WriteBuffer::new();
+    writer.set_write_buffer_limits(Some(4), Some(1)).unwrap();
+    writer.write(b"0123456789").unwrap();
+    assert!(writer.drain().is_pending());
+    writer.close();
+    assert!(writer.drain_waited().is_pending(), "still being sent");
+    writer.consume(10);
+    writer.shutdown_done();
+    writer.closed_done();
+    assert_eq!(writer.drain_waited(), Poll::Ready(Ok(())));
+    assert_eq!(writer.drain(), Poll::Ready(Err(Error::ConnectionReset)));
+}
+
+#[test]
+fn abort_drops_the_buffer_and_lets_the_socket_go() {
+    let mut writer = WriteBuffer::new();
+    writer.set_write_buffer_limits(Some(4), Some(1)).unwrap();
+    writer.write(b"0123456789").unwrap();
+    writer.abort();
+    assert_eq!(writer.write_buffer_size(), 0);
+    assert!(writer.is_closing());
+    assert!(!writer.wants_shutdown(), "nothing more goes out");
+    assert!(writer.wants_release());
+    writer.closed_done();
+    assert_eq!(writer.wait_closed(), Poll::Ready(Ok(())));
 }
 
 #[test]

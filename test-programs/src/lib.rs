@@ -57,11 +57,29 @@ pub fn ok<T, E: Debug>(result: Result<T, E>, what: &str) -> T {
 pub async fn connect(
     target: &str,
 ) -> Result<(wasio::StreamReader, wasio::StreamWriter), wasio::Error> {
+    connect_with(target, wasio::ConnectOptions::default()).await
+}
+
+/// [`connect`] with options (a limit, water marks, ...).
+pub async fn connect_with(
+    target: &str,
+    options: wasio::ConnectOptions,
+) -> Result<(wasio::StreamReader, wasio::StreamWriter), wasio::Error> {
     if let Some(path) = target.strip_prefix("unix:") {
-        return wasio::open_unix_connection(path, wasio::ConnectOptions::default()).await;
+        return wasio::open_unix_connection(path, options).await;
     }
     let (host, port) = host_port(target);
-    wasio::open_connection(host, port).await
+    wasio::open_connection_with(host, port, options).await
+}
+
+/// Connect to `target` with the reader's `limit`.
+pub async fn connect_limited(
+    target: &str,
+    limit: usize,
+) -> Result<(wasio::StreamReader, wasio::StreamWriter), wasio::Error> {
+    let mut options = wasio::ConnectOptions::default();
+    options.limits.limit = Some(limit);
+    connect_with(target, options).await
 }
 
 /// `HOST:PORT` split, an IPv6 host without its brackets.

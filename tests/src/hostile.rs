@@ -1,6 +1,7 @@
 //! Hostile native peers: servers that misbehave as real peers do. They
 //! reset a connection in the middle of a line, half-close, never send a
-//! newline, send lines longer than any limit, or vanish at once. Each
+//! newline, send lines longer than any limit, vanish at once, or stop
+//! reading for a while. Each
 //! listens on loopback TCP or on a Unix socket in a temporary directory,
 //! runs its [`Script`] for every connection, and reports what it received
 //! so a test can check what reached the wire.
@@ -40,6 +41,12 @@ pub enum Script {
     SendThenHalfClose(Vec<u8>),
     /// Close at once, reading and sending nothing.
     CloseAtOnce,
+    /// Send these bytes, then read until the client's end of file (the
+    /// connection stays open meanwhile) and report what it sent.
+    SendThenWait(Vec<u8>),
+    /// Read nothing for this long (the client's writes back up), then read
+    /// until the client's end of file and report what it sent.
+    SinkAfter(Duration),
 }
 
 /// A listening hostile peer.
@@ -133,6 +140,21 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
             let _ = report.send(received);
         }
         Script::CloseAtOnce => {}
+        Script::SendThenWait(bytes) => {
+            let received = async {
+                stream.write_all(&bytes).await?;
+                let mut received = Vec::new();
+                stream.read_to_end(&mut received).await?;
+                Ok(received)
+            }
+            .await;
+            let _ = report.send(received);
+        }
+        Script::SinkAfter(pause) => {
+            tokio::time::sleep(pause).await;
+            let mut received = Vec::new();
+            let _ = report.send(stream.read_to_end(&mut received).await.map(|_| received));
+        }
     }
     drop(stream);
 }

@@ -1,13 +1,16 @@
-//! `open_connection` and `open_unix_connection`.
+//! `open_connection`, `open_unix_connection`, and [`Connecting`], a
+//! connection being opened without blocking.
 
 use std::future::poll_fn;
 use std::task::Poll;
 
+use wasip2::clocks::monotonic_clock;
+use wasip2::io::poll::Pollable;
+
+use super::{StreamReader, StreamWriter, nonblocking};
 use crate::core::Error;
 use crate::runtime::{self, Interest};
-use crate::transport::{ConnectOptions, Connecting, Connection, Opened, StreamLimits};
-
-use super::{StreamReader, StreamWriter};
+use crate::transport::{self, ConnectOptions, Connection, Opened, StreamLimits};
 
 /// asyncio's `open_connection`: connect to `host`:`port` with the default
 /// options.
@@ -23,27 +26,61 @@ pub async fn open_connection_with(
     port: u16,
     options: ConnectOptions,
 ) -> Result<(StreamReader, StreamWriter), Error> {
-    let limits = options.limits;
     let timeout = options.timeout;
-    let mut connecting = Connecting::start(host, port, options)?;
-    let opened = runtime::timeout(timeout, connect(&mut connecting)).await??;
-    pair(opened, &limits)
+    let connecting = Connecting::start(host, port, options)?;
+    runtime::timeout(timeout, connecting.finish()).await?
 }
 
-/// Drive `connecting` until it has connected or failed.
-pub(crate) async fn connect(connecting: &mut Connecting) -> Result<Opened, Error> {
-    let mut interest = Interest::default();
-    poll_fn(|cx| match connecting.poll() {
-        Poll::Ready(result) => Poll::Ready(result),
-        Poll::Pending => {
-            match connecting.pollable() {
-                Some(pollable) => interest.wait_for(pollable, cx),
-                None => cx.waker().wake_by_ref(),
+/// A connection being opened: the name resolved, then each address tried
+/// in turn until one connects, advanced without blocking (for callers
+/// with their own poll loop) or awaited.
+#[derive(Debug)]
+pub struct Connecting {
+    inner: transport::Connecting,
+    limits: StreamLimits,
+}
+
+impl Connecting {
+    /// Start opening a connection to `host`:`port`.
+    pub fn start(host: &str, port: u16, options: ConnectOptions) -> Result<Self, Error> {
+        let limits = options.limits;
+        Ok(Self {
+            inner: transport::Connecting::start(host, port, options)?,
+            limits,
+        })
+    }
+
+    /// The reader and writer once connected, or [`Error::WouldBlock`].
+    /// After it has answered anything else, it answers `invalid-state`.
+    pub fn try_finish(&mut self) -> Result<(StreamReader, StreamWriter), Error> {
+        nonblocking::answer(|| self.inner.poll().map(|opened| pair(opened?, &self.limits)))
+    }
+
+    /// Wait until connected.
+    pub async fn finish(mut self) -> Result<(StreamReader, StreamWriter), Error> {
+        let mut interest = Interest::default();
+        let opened = poll_fn(|cx| match self.inner.poll() {
+            Poll::Ready(result) => Poll::Ready(result),
+            Poll::Pending => {
+                match self.inner.pollable() {
+                    Some(pollable) => interest.wait_for(pollable, cx),
+                    None => cx.waker().wake_by_ref(),
+                }
+                Poll::Pending
             }
-            Poll::Pending
-        }
-    })
-    .await
+        })
+        .await?;
+        pair(opened, &self.limits)
+    }
+
+    /// A pollable that is ready when [`try_finish`](Self::try_finish) can
+    /// make progress.
+    pub fn subscribe(&mut self) -> Pollable {
+        nonblocking::before_waiting();
+        self.inner
+            .subscribe()
+            .unwrap_or_else(|| monotonic_clock::subscribe_duration(0))
+    }
 }
 
 /// A reader and a writer sharing one new connection.
@@ -66,5 +103,5 @@ pub async fn open_unix_connection(
     path: &str,
     options: ConnectOptions,
 ) -> Result<(StreamReader, StreamWriter), Error> {
-    pair(crate::transport::connect_unix(path)?, &options.limits)
+    pair(Opened::connect_unix(path)?, &options.limits)
 }

@@ -12,17 +12,16 @@
 //! ```
 
 mod connect;
+mod nonblocking;
 mod reader;
 mod server;
 mod writer;
 
 #[cfg(feature = "unix")]
 pub use connect::open_unix_connection;
-#[cfg(feature = "component")]
-pub(crate) use connect::pair;
-pub use connect::{open_connection, open_connection_with};
-pub use reader::StreamReader;
-pub use server::{Server, listen, start_server};
+pub use connect::{Connecting, open_connection, open_connection_with};
+pub use reader::{ReadFuture, StreamReader};
+pub use server::{ClientResult, Server, listen, start_server};
 #[cfg(feature = "unix")]
 pub use server::{listen_unix, start_unix_server};
 pub use writer::StreamWriter;

@@ -6,9 +6,22 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use wasip2::clocks::monotonic_clock;
+use wasip2::io::poll::Pollable;
+
+use super::nonblocking;
 use crate::core::{self, Error, ReadPoll};
-use crate::runtime::{self, Interest};
 use crate::transport::Connection;
+
+/// Where a reader's bytes come from.
+#[derive(Debug)]
+enum Source {
+    /// A connection's socket.
+    Connection(Rc<Connection>),
+    /// Whoever calls `feed_data` (asyncio allows a reader without a
+    /// transport).
+    Fed(RefCell<core::StreamReader>),
+}
 
 /// The reading half of a stream (asyncio's `StreamReader`).
 ///
@@ -17,50 +30,66 @@ use crate::transport::Connection;
 /// fails with [`Error::ConcurrentRead`].
 #[derive(Debug)]
 pub struct StreamReader {
-    pub(crate) conn: Rc<Connection>,
+    source: Source,
     /// Bytes handed out by `poll_fill_buf` and not yet consumed; they go
     /// back in front of the buffer before any other read.
     chunk: RefCell<(Vec<u8>, usize)>,
     /// The waiter identity of the futures-io reads through this handle
     /// while one waits (0: none).
     stream_waiter: Cell<u64>,
-    stream_interest: Interest,
 }
 
 impl StreamReader {
     pub(crate) fn from_connection(conn: Rc<Connection>) -> Self {
+        Self::with_source(Source::Connection(conn))
+    }
+
+    fn with_source(source: Source) -> Self {
         Self {
-            conn,
+            source,
             chunk: RefCell::new((Vec::new(), 0)),
             stream_waiter: Cell::new(0),
-            stream_interest: Interest::default(),
         }
     }
 
     /// A reader with no transport, fed by [`feed_data`](Self::feed_data) and
     /// [`feed_eof`](Self::feed_eof). `limit` defaults to 64 KiB.
     pub fn new(limit: Option<usize>) -> Result<Self, Error> {
-        Ok(Self::from_connection(Connection::standalone(limit)?))
+        let reader = match limit {
+            Some(limit) => core::StreamReader::new(limit)?,
+            None => core::StreamReader::default(),
+        };
+        Ok(Self::with_source(Source::Fed(RefCell::new(reader))))
     }
 
-    /// Append bytes to a reader made by [`new`](Self::new).
+    /// The connection behind this reader, if it has one.
+    pub(crate) fn connection(&self) -> Option<&Rc<Connection>> {
+        match &self.source {
+            Source::Connection(conn) => Some(conn),
+            Source::Fed(_) => None,
+        }
+    }
+
+    /// asyncio's `feed_data`: append bytes to the buffer (on a connection's
+    /// reader, ahead of what the socket brings next).
     pub fn feed_data(&self, data: &[u8]) -> Result<(), Error> {
-        self.conn.feed_data(data)
+        self.with_reader(|r| r.feed_data(data))
     }
 
-    /// Mark the end of a reader made by [`new`](Self::new).
+    /// asyncio's `feed_eof`: the stream ends once the buffer is read (a
+    /// connection's reader stops reading from its socket).
     pub fn feed_eof(&self) {
-        self.conn.feed_eof();
+        self.with_reader(core::StreamReader::feed_eof);
     }
 
     /// asyncio's `read(n)`: up to `n` bytes once one is available, all
     /// bytes until end of file for `n < 0`, nothing for `n == 0`.
-    pub fn read(&self, n: i64) -> impl Future<Output = Result<Vec<u8>, Error>> + '_ {
+    pub fn read(&self, n: i64) -> ReadFuture<'_, impl FnMut(&mut core::StreamReader) -> ReadPoll> {
         self.op(move |r| r.read(n))
     }
 
     /// asyncio's `readline`.
-    pub fn readline(&self) -> impl Future<Output = Result<Vec<u8>, Error>> + '_ {
+    pub fn readline(&self) -> ReadFuture<'_, impl FnMut(&mut core::StreamReader) -> ReadPoll> {
         self.op(core::StreamReader::readline)
     }
 
@@ -68,12 +97,15 @@ impl StreamReader {
     pub fn readuntil<'a>(
         &'a self,
         separators: &'a [&'a [u8]],
-    ) -> impl Future<Output = Result<Vec<u8>, Error>> + 'a {
+    ) -> ReadFuture<'a, impl FnMut(&mut core::StreamReader) -> ReadPoll + 'a> {
         self.op(move |r| r.readuntil(separators))
     }
 
     /// asyncio's `readexactly(n)`.
-    pub fn readexactly(&self, n: i64) -> impl Future<Output = Result<Vec<u8>, Error>> + '_ {
+    pub fn readexactly(
+        &self,
+        n: i64,
+    ) -> ReadFuture<'_, impl FnMut(&mut core::StreamReader) -> ReadPoll> {
         self.op(move |r| r.readexactly(n))
     }
 
@@ -100,48 +132,93 @@ impl StreamReader {
 
     /// asyncio's `at_eof`: end of file received and nothing buffered.
     pub fn at_eof(&self) -> bool {
-        self.chunk_is_empty() && self.conn.with_reader(|r| r.at_eof())
+        self.refresh();
+        self.chunk_is_empty() && self.with_reader(|r| r.at_eof())
     }
 
     /// The exception set by [`set_exception`](Self::set_exception), or the
     /// transport failure that ended the stream.
     pub fn exception(&self) -> Option<Error> {
-        self.conn.with_reader(|r| r.exception().cloned())
+        self.refresh();
+        self.with_reader(|r| r.exception().cloned())
     }
 
     /// Make every later read fail with `error`; a read waiting now fails
     /// with it at once.
     pub fn set_exception(&self, error: Error) {
-        self.conn.set_exception(error);
+        self.with_reader(|r| r.set_exception(error));
     }
 
     /// The reader's limit.
     pub fn limit(&self) -> usize {
-        self.conn.with_reader(|r| r.limit())
+        self.with_reader(|r| r.limit())
     }
 
     /// Whether this reader was made by [`new`](Self::new), without a
     /// transport.
     pub fn is_standalone(&self) -> bool {
-        self.conn.is_standalone()
+        matches!(self.source, Source::Fed(_))
     }
 
     /// A pollable that is ready when the last read that would have blocked
     /// can make progress (for consumers with their own poll loop).
-    pub fn subscribe(&self) -> wasip2::io::poll::Pollable {
-        self.conn.subscribe_read()
+    pub fn subscribe(&self) -> Pollable {
+        nonblocking::before_waiting();
+        match &self.source {
+            Source::Connection(conn) => conn.subscribe_read(),
+            Source::Fed(_) => monotonic_clock::subscribe_duration(0),
+        }
     }
 
-    fn op<'a, T, F>(&'a self, op: F) -> ReadFuture<'a, T, F>
+    fn with_reader<R>(&self, f: impl FnOnce(&mut core::StreamReader) -> R) -> R {
+        match &self.source {
+            Source::Connection(conn) => conn.with_reader(f),
+            Source::Fed(reader) => f(&mut reader.borrow_mut()),
+        }
+    }
+
+    /// Before answering about the stream's state: take in what the socket
+    /// has delivered.
+    fn refresh(&self) {
+        if let Source::Connection(conn) = &self.source {
+            conn.refresh();
+        }
+    }
+
+    /// Attempt `op`; with a waiter, wait as the reader's one waiting read.
+    fn poll_op<T>(
+        &self,
+        op: &mut dyn FnMut(&mut core::StreamReader) -> ReadPoll<T>,
+        waiter: Option<(&mut u64, &Context<'_>)>,
+    ) -> Poll<Result<T, Error>> {
+        let reader = match &self.source {
+            Source::Connection(conn) => return conn.poll_read(op, waiter),
+            Source::Fed(reader) => &mut *reader.borrow_mut(),
+        };
+        if let Poll::Ready(result) = op(reader) {
+            if let Some((id, _)) = waiter {
+                reader.release_waiter(std::mem::take(id));
+            }
+            return Poll::Ready(result);
+        }
+        match waiter {
+            None => Poll::Ready(Err(Error::WouldBlock)),
+            Some((id, cx)) => match reader.claim_waiter(id, cx.waker()) {
+                Ok(()) => Poll::Pending,
+                Err(error) => Poll::Ready(Err(error)),
+            },
+        }
+    }
+
+    fn op<T, F>(&self, op: F) -> ReadFuture<'_, F>
     where
-        F: FnMut(&mut core::StreamReader) -> ReadPoll<T> + 'a,
+        F: FnMut(&mut core::StreamReader) -> ReadPoll<T>,
     {
         self.restore_chunk();
         ReadFuture {
             reader: self,
             op,
             id: 0,
-            interest: Interest::default(),
         }
     }
 
@@ -150,15 +227,7 @@ impl StreamReader {
         op: &mut dyn FnMut(&mut core::StreamReader) -> ReadPoll<T>,
     ) -> Result<T, Error> {
         self.restore_chunk();
-        match self.conn.poll_read(op, None) {
-            Poll::Ready(Err(Error::WouldBlock)) => {
-                // About to tell the caller to wait: let buffered writes go.
-                runtime::run_until_stalled();
-                Err(Error::WouldBlock)
-            }
-            Poll::Ready(result) => result,
-            Poll::Pending => unreachable!("a read without a waiter never pends"),
-        }
+        nonblocking::answer(|| self.poll_op(op, None))
     }
 
     fn chunk_is_empty(&self) -> bool {
@@ -170,14 +239,14 @@ impl StreamReader {
     /// has been abandoned, and its unconsumed bytes go back in front.
     fn restore_chunk(&self) {
         let waiter = self.stream_waiter.take();
-        if waiter != 0 {
-            self.conn.release_waiter(waiter);
-        }
         let mut chunk = self.chunk.borrow_mut();
         let (bytes, used) = &mut *chunk;
-        if *used < bytes.len() {
-            let rest = &bytes[*used..];
-            self.conn.with_reader(|r| r.unread(rest));
+        let rest = bytes.get(*used..).unwrap_or_default();
+        if waiter != 0 || !rest.is_empty() {
+            self.with_reader(|r| {
+                r.release_waiter(waiter);
+                r.unread(rest);
+            });
         }
         bytes.clear();
         *used = 0;
@@ -186,31 +255,34 @@ impl StreamReader {
 
 /// One read in progress: the reader's waiter, once it has had to wait,
 /// until it completes or is dropped.
-struct ReadFuture<'a, T, F: FnMut(&mut core::StreamReader) -> ReadPoll<T>> {
+#[must_use = "futures do nothing unless awaited"]
+pub struct ReadFuture<'a, F> {
     reader: &'a StreamReader,
     op: F,
     /// Its waiter identity, given when it first waits (0: not yet).
     id: u64,
-    interest: Interest,
 }
 
-impl<T, F: FnMut(&mut core::StreamReader) -> ReadPoll<T>> Future for ReadFuture<'_, T, F> {
-    type Output = Result<T, Error>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: nothing is moved out of the pinned future; `op` is only
-        // called through a mutable reference.
-        let this = unsafe { self.get_unchecked_mut() };
-        this.reader
-            .conn
-            .poll_read(&mut this.op, Some((&mut this.id, &mut this.interest, cx)))
+impl<F> std::fmt::Debug for ReadFuture<'_, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadFuture").field("id", &self.id).finish()
     }
 }
 
-impl<T, F: FnMut(&mut core::StreamReader) -> ReadPoll<T>> Drop for ReadFuture<'_, T, F> {
+impl<T, F: FnMut(&mut core::StreamReader) -> ReadPoll<T> + Unpin> Future for ReadFuture<'_, F> {
+    type Output = Result<T, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        this.reader.poll_op(&mut this.op, Some((&mut this.id, cx)))
+    }
+}
+
+impl<F> Drop for ReadFuture<'_, F> {
     fn drop(&mut self) {
         if self.id != 0 {
-            self.reader.conn.release_waiter(self.id);
+            let id = self.id;
+            self.reader.with_reader(|r| r.release_waiter(id));
         }
     }
 }
@@ -221,22 +293,17 @@ const CHUNK: i64 = 64 * 1024;
 impl futures_io::AsyncBufRead for StreamReader {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<&[u8]>> {
         let this = self.get_mut();
-        let (bytes, used) = this.chunk.get_mut();
-        if *used >= bytes.len() {
-            let waiter = (
-                this.stream_waiter.get_mut(),
-                &mut this.stream_interest,
-                &*cx,
-            );
-            match this.conn.poll_read(&mut |r| r.read(CHUNK), Some(waiter)) {
-                Poll::Ready(Ok(chunk)) => {
-                    *bytes = chunk;
-                    *used = 0;
-                }
+        if this.chunk_is_empty() {
+            let mut waiter = this.stream_waiter.get();
+            let read = this.poll_op(&mut |r| r.read(CHUNK), Some((&mut waiter, cx)));
+            this.stream_waiter.set(waiter);
+            match read {
+                Poll::Ready(Ok(chunk)) => *this.chunk.get_mut() = (chunk, 0),
                 Poll::Ready(Err(error)) => return Poll::Ready(Err(error.into())),
                 Poll::Pending => return Poll::Pending,
             }
         }
+        let (bytes, used) = this.chunk.get_mut();
         Poll::Ready(Ok(&bytes[*used..]))
     }
 
@@ -262,4 +329,15 @@ impl futures_io::AsyncRead for StreamReader {
         futures_io::AsyncBufRead::consume(self, n);
         Poll::Ready(Ok(n))
     }
+}
+
+/// The read futures are `Unpin`, so they can be polled through `&mut`
+/// (checked when this compiles).
+#[allow(dead_code)]
+fn read_futures_are_unpin(reader: &StreamReader) {
+    fn unpin<T: Unpin>(_: &T) {}
+    unpin(&reader.read(1));
+    unpin(&reader.readline());
+    unpin(&reader.readuntil(&[]));
+    unpin(&reader.readexactly(1));
 }

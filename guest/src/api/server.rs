@@ -15,7 +15,7 @@ use crate::transport::{
 };
 
 use super::connect::pair;
-use super::{StreamReader, StreamWriter};
+use super::{StreamReader, StreamWriter, nonblocking};
 
 /// The pause before accepting again after a failed accept.
 const ACCEPT_RETRY: std::time::Duration = std::time::Duration::from_millis(20);
@@ -23,12 +23,38 @@ const ACCEPT_RETRY: std::time::Duration = std::time::Duration::from_millis(20);
 #[derive(Debug)]
 struct Inner {
     listeners: RefCell<Vec<Listener>>,
+    /// Pollables of the listeners were handed out (`subscribe`): closed
+    /// listeners are kept until the server goes, since `wasi:io` forbids
+    /// dropping a resource before its children.
+    lent: Cell<bool>,
+    kept: RefCell<Vec<Listener>>,
     clients: RefCell<Vec<Weak<Connection>>>,
     limits: StreamLimits,
-    addresses: Vec<SocketAddress>,
     serving: Cell<bool>,
+    /// A task is in `serve_forever`.
+    serving_forever: Cell<bool>,
     /// Woken when the server closes.
     close_wakers: RefCell<Vec<Waker>>,
+}
+
+/// What a client handler returns: nothing, or a `Result` whose error ends
+/// the connection, as asyncio closes the transport of a handler that
+/// raised (the error is reported on standard error; the server goes on).
+pub trait ClientResult {
+    /// The error, if the handler failed.
+    fn failure(self) -> Option<String>;
+}
+
+impl ClientResult for () {
+    fn failure(self) -> Option<String> {
+        None
+    }
+}
+
+impl<E: std::fmt::Display> ClientResult for Result<(), E> {
+    fn failure(self) -> Option<String> {
+        self.err().map(|error| error.to_string())
+    }
 }
 
 /// A listening server (asyncio's `Server`). Dropping it closes it; the
@@ -39,7 +65,8 @@ pub struct Server {
 }
 
 /// asyncio's `start_server`: listen on `host`:`port` and run
-/// `client_connected(reader, writer)` as a task for every client.
+/// `client_connected(reader, writer)` as a task for every client. A handler
+/// that returns an error has its connection closed; the server serves on.
 ///
 /// With no `host` the server listens on every IPv4 and IPv6 address; a
 /// name gets one socket per address it resolves to. Port 0 picks a free
@@ -52,7 +79,7 @@ pub async fn start_server<F, Fut>(
 ) -> Result<Server, Error>
 where
     F: Fn(StreamReader, StreamWriter) -> Fut + 'static,
-    Fut: Future<Output = ()> + 'static,
+    Fut: Future<Output: ClientResult> + 'static,
 {
     let server = listen(host, port, options).await?;
     server.serve(client_connected);
@@ -84,7 +111,7 @@ pub async fn start_unix_server<F, Fut>(
 ) -> Result<Server, Error>
 where
     F: Fn(StreamReader, StreamWriter) -> Fut + 'static,
-    Fut: Future<Output = ()> + 'static,
+    Fut: Future<Output: ClientResult> + 'static,
 {
     let server = listen_unix(path, options)?;
     server.serve(client_connected);
@@ -101,14 +128,15 @@ pub fn listen_unix(path: &str, options: ServerOptions) -> Result<Server, Error> 
 
 impl Server {
     fn new(listeners: Vec<Listener>, limits: StreamLimits) -> Self {
-        let addresses = listeners.iter().map(Listener::address).collect();
         Self {
             inner: Rc::new(Inner {
                 listeners: RefCell::new(listeners),
+                lent: Cell::new(false),
+                kept: RefCell::new(Vec::new()),
                 clients: RefCell::new(Vec::new()),
                 limits,
-                addresses,
                 serving: Cell::new(true),
+                serving_forever: Cell::new(false),
                 close_wakers: RefCell::new(Vec::new()),
             }),
         }
@@ -119,7 +147,7 @@ impl Server {
     fn serve<F, Fut>(&self, client_connected: F)
     where
         F: Fn(StreamReader, StreamWriter) -> Fut + 'static,
-        Fut: Future<Output = ()> + 'static,
+        Fut: Future<Output: ClientResult> + 'static,
     {
         let server = Rc::downgrade(&self.inner);
         runtime::spawn(async move {
@@ -132,7 +160,17 @@ impl Server {
                 .await;
                 match accepted {
                     Ok((reader, writer)) => {
-                        runtime::spawn(client_connected(reader, writer)).detach();
+                        let connection = reader.connection().cloned();
+                        let handler = client_connected(reader, writer);
+                        runtime::spawn(async move {
+                            if let Some(error) = handler.await.failure() {
+                                eprintln!("wasio: a client handler failed: {error}");
+                                if let Some(connection) = connection {
+                                    connection.close();
+                                }
+                            }
+                        })
+                        .detach();
                     }
                     Err(Error::Closed) => return,
                     // One client could not be taken (a connection limit, a
@@ -149,9 +187,11 @@ impl Server {
         .detach();
     }
 
-    /// The addresses the server listens on, one per socket.
-    pub fn sockets(&self) -> &[SocketAddress] {
-        &self.inner.addresses
+    /// The addresses the server listens on, one per socket; none once it
+    /// is closed.
+    pub fn sockets(&self) -> Vec<SocketAddress> {
+        let listeners = self.inner.listeners.borrow();
+        listeners.iter().map(Listener::address).collect()
     }
 
     /// Accept the next client.
@@ -162,17 +202,18 @@ impl Server {
 
     /// Accept a waiting client, or [`Error::WouldBlock`].
     pub fn try_accept(&self) -> Result<(StreamReader, StreamWriter), Error> {
-        self.inner.try_accept()
+        nonblocking::answer(|| Poll::Ready(self.inner.try_accept()))
     }
 
     /// Pollables, one per listening socket, ready when a client waits (a
     /// ready one if the server is closed).
     pub fn subscribe(&self) -> Vec<Pollable> {
-        runtime::run_until_stalled();
+        nonblocking::before_waiting();
         let listeners = self.inner.listeners.borrow();
         if listeners.is_empty() {
             return vec![monotonic_clock::subscribe_duration(0)];
         }
+        self.inner.lent.set(true);
         listeners.iter().map(Listener::subscribe).collect()
     }
 
@@ -208,16 +249,30 @@ impl Server {
 
     /// Non-blocking [`wait_closed`](Self::wait_closed).
     pub fn try_wait_closed(&self) -> Result<(), Error> {
-        runtime::run_until_stalled();
-        match self.inner.poll_closed(None) {
-            Poll::Ready(result) => result,
-            Poll::Pending => Err(Error::WouldBlock),
-        }
+        nonblocking::answer(|| self.inner.poll_closed(None))
     }
 
-    /// asyncio's `serve_forever`: wait until the server is closed (by
-    /// another task).
-    pub async fn serve_forever(&self) {
+    /// asyncio's `serve_forever`: serve until the server is closed (by
+    /// another task); then it returns. Fails with `invalid-state` on a
+    /// closed server or while another task is in `serve_forever`, as
+    /// asyncio does.
+    pub async fn serve_forever(&self) -> Result<(), Error> {
+        if !self.is_serving() {
+            return Err(Error::invalid_state("the server is closed"));
+        }
+        if self.inner.serving_forever.replace(true) {
+            return Err(Error::invalid_state(
+                "the server is already being awaited on serve_forever()",
+            ));
+        }
+        /// Ends `serve_forever`'s claim however it ends.
+        struct Claim<'a>(&'a Cell<bool>);
+        impl Drop for Claim<'_> {
+            fn drop(&mut self) {
+                self.0.set(false);
+            }
+        }
+        let _claim = Claim(&self.inner.serving_forever);
         poll_fn(|cx| {
             if self.is_serving() {
                 self.inner.add_close_waker(cx.waker());
@@ -227,6 +282,7 @@ impl Server {
             }
         })
         .await;
+        Ok(())
     }
 }
 
@@ -246,7 +302,7 @@ impl Inner {
                 let (reader, writer) = pair(opened, &self.limits)?;
                 let mut clients = self.clients.borrow_mut();
                 clients.retain(|c| c.strong_count() > 0);
-                clients.push(Rc::downgrade(&reader.conn));
+                clients.extend(reader.connection().map(Rc::downgrade));
                 return Ok((reader, writer));
             }
         }
@@ -274,7 +330,10 @@ impl Inner {
 
     fn close(&self) {
         self.serving.set(false);
-        self.listeners.borrow_mut().clear();
+        let closed = std::mem::take(&mut *self.listeners.borrow_mut());
+        if self.lent.get() {
+            self.kept.borrow_mut().extend(closed);
+        }
         self.close_wakers
             .borrow_mut()
             .drain(..)

@@ -5,8 +5,9 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use super::nonblocking;
 use crate::core::Error;
-use crate::runtime::{self, Interest};
+use crate::runtime::Interest;
 use crate::transport::{Connection, ExtraInfo};
 
 /// The writing half of a stream (asyncio's `StreamWriter`).
@@ -53,19 +54,29 @@ impl StreamWriter {
     }
 
     /// asyncio's `drain`: wait until the buffer is back at the low-water
-    /// mark if it went above the high-water mark.
+    /// mark if it went above the high-water mark. Several tasks may drain
+    /// at once; all wake. A drain waiting while the writer closes returns
+    /// once the buffer has gone; one started after the socket went fails
+    /// with `connection-reset` (asyncio's "Connection lost").
     pub async fn drain(&self) -> Result<(), Error> {
         let mut interest = Interest::default();
-        poll_fn(|cx| self.conn.poll_drain(Some((&mut interest, cx)))).await
+        let mut waited = false;
+        poll_fn(|cx| {
+            let waited = std::mem::replace(&mut waited, true);
+            self.conn.poll_drain(waited, Some((&mut interest, cx)))
+        })
+        .await
     }
 
-    /// Non-blocking [`drain`](Self::drain): [`Error::WouldBlock`] instead of
-    /// waiting.
+    /// Non-blocking [`drain`](Self::drain): sends what the socket takes
+    /// now, then answers [`Error::WouldBlock`] instead of waiting.
     pub fn try_drain(&self) -> Result<(), Error> {
-        Self::nonblocking(self.conn.poll_drain(None))
+        self.conn.send_now();
+        nonblocking::answer(|| self.conn.poll_drain(false, None))
     }
 
-    /// Half-close once the buffer is sent (TCP `shutdown(SHUT_WR)`).
+    /// Half-close once the buffer is sent (TCP `shutdown(SHUT_WR)`); what
+    /// the socket takes goes at once.
     pub fn write_eof(&self) -> Result<(), Error> {
         self.conn.write_eof()
     }
@@ -75,7 +86,9 @@ impl StreamWriter {
         true
     }
 
-    /// Close: send what is buffered, shut down, release the socket.
+    /// Close: send what is buffered, shut down, release the socket; as
+    /// much of it at once as the socket takes. Reading from the socket
+    /// stops, as in asyncio.
     pub fn close(&self) {
         self.conn.close();
     }
@@ -85,8 +98,12 @@ impl StreamWriter {
         self.conn.abort();
     }
 
-    /// asyncio's `is_closing`.
+    /// asyncio's `is_closing`: `close` was called or the connection is
+    /// lost (noticed with no read pending, as asyncio's transport does).
     pub fn is_closing(&self) -> bool {
+        if !self.conn.with_writer(|w| w.is_closing()) {
+            self.conn.refresh();
+        }
         self.conn.with_writer(|w| w.is_closing())
     }
 
@@ -98,10 +115,11 @@ impl StreamWriter {
 
     /// Non-blocking [`wait_closed`](Self::wait_closed).
     pub fn try_wait_closed(&self) -> Result<(), Error> {
-        Self::nonblocking(self.conn.poll_wait_closed(None))
+        nonblocking::answer(|| self.conn.poll_wait_closed(None))
     }
 
-    /// asyncio's `get_extra_info`: peer and local addresses, family.
+    /// asyncio's `get_extra_info`: peer and local addresses, family (also
+    /// after the stream is closed).
     pub fn get_extra_info(&self) -> ExtraInfo {
         self.conn.extra_info()
     }
@@ -129,17 +147,8 @@ impl StreamWriter {
     /// A pollable that is ready when `drain` or `wait_closed` can make
     /// progress (for consumers with their own poll loop).
     pub fn subscribe(&self) -> wasip2::io::poll::Pollable {
+        nonblocking::before_waiting();
         self.conn.subscribe_write()
-    }
-
-    fn nonblocking(poll: Poll<Result<(), Error>>) -> Result<(), Error> {
-        match poll {
-            Poll::Ready(Err(Error::WouldBlock)) | Poll::Pending => {
-                runtime::run_until_stalled();
-                Err(Error::WouldBlock)
-            }
-            Poll::Ready(result) => result,
-        }
     }
 }
 
@@ -158,7 +167,7 @@ impl futures_io::AsyncWrite for StreamWriter {
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
         let this = self.get_mut();
-        match this.conn.poll_drain(Some((&mut this.interest, cx))) {
+        match this.conn.poll_drain(false, Some((&mut this.interest, cx))) {
             Poll::Ready(Ok(())) => {}
             Poll::Ready(Err(error)) => return Poll::Ready(Err(error.into())),
             Poll::Pending => return Poll::Pending,

@@ -7,13 +7,17 @@
 //! for the transport and calls the same operation again. A `readuntil` that
 //! waits resumes its search where it stopped.
 //!
+//! As in asyncio, the reader wakes its one waiting read whenever something
+//! is fed (the waker given to [`StreamReader::claim_waiter`]).
+//!
 //! Back-pressure follows asyncio: the reader asks the transport to pause once
 //! more than twice the limit is buffered ([`StreamReader::is_paused`]), and to
 //! resume when the buffer drops to the limit or when an operation has to wait
 //! for data (otherwise `readexactly(n)` with `n` above the limit could never
-//! finish).
+//! finish); a transport that stopped reading is woken then (the waker given
+//! to [`StreamReader::wake_on_resume`]).
 
-use std::task::Poll;
+use std::task::{Poll, Waker};
 
 use super::buffer::ByteBuffer;
 use super::error::Error;
@@ -41,9 +45,17 @@ pub struct StreamReader {
     eof: bool,
     exception: Option<Error>,
     lost: Option<Error>,
+    /// The connection failed while the input is still being read to its
+    /// end: reported at once, returned by reads once the input ends.
+    failed: Option<Error>,
     paused: bool,
     scan: Option<PendingScan>,
+    /// The read that waits for data (asyncio's `_waiter`), and its waker.
     waiter: Option<u64>,
+    waker: Option<Waker>,
+    last_waiter: u64,
+    /// The transport, stopped while the reader is paused.
+    resume: Option<Waker>,
 }
 
 impl Default for StreamReader {
@@ -69,9 +81,13 @@ impl StreamReader {
             eof: false,
             exception: None,
             lost: None,
+            failed: None,
             paused: false,
             scan: None,
             waiter: None,
+            waker: None,
+            last_waiter: 0,
+            resume: None,
         }
     }
 
@@ -107,34 +123,61 @@ impl StreamReader {
     }
 
     /// The exception set with [`set_exception`](Self::set_exception), or
-    /// else the transport failure fed with [`feed_error`](Self::feed_error).
+    /// else the failure fed with [`feed_error`](Self::feed_error) or
+    /// [`connection_failed`](Self::connection_failed).
     pub fn exception(&self) -> Option<&Error> {
-        self.exception.as_ref().or(self.lost.as_ref())
+        self.exception
+            .as_ref()
+            .or(self.lost.as_ref())
+            .or(self.failed.as_ref())
     }
 
-    /// Make every later read fail with `error` (a waiting read fails on its
-    /// next attempt). Buffered bytes stay, as in asyncio.
+    /// Make every later read fail with `error`; a waiting read is woken to
+    /// fail with it. Buffered bytes stay, as in asyncio.
     pub fn set_exception(&mut self, error: Error) {
         self.exception = Some(error);
+        self.wake_waiter();
     }
 
-    /// Register `waiter` as the one read waiting for data, as asyncio's
-    /// `_wait_for_data` does: the same waiter may claim again, a different
-    /// one while it waits gets [`Error::ConcurrentRead`].
-    pub fn claim_waiter(&mut self, waiter: u64) -> Result<(), Error> {
+    /// Make the read `waiter` the one waiting for data, to be woken
+    /// through `waker`, as asyncio's `_wait_for_data` does: the same waiter
+    /// may claim again, a different one while it waits gets
+    /// [`Error::ConcurrentRead`]. A waiter of 0 has not waited before: it
+    /// is given an identity here.
+    pub fn claim_waiter(&mut self, waiter: &mut u64, waker: &Waker) -> Result<(), Error> {
+        if *waiter == 0 {
+            self.last_waiter += 1;
+            *waiter = self.last_waiter;
+        }
         match self.waiter {
-            Some(current) if current != waiter => Err(Error::ConcurrentRead),
+            Some(current) if current != *waiter => Err(Error::ConcurrentRead),
             _ => {
-                self.waiter = Some(waiter);
+                self.waiter = Some(*waiter);
+                match &mut self.waker {
+                    Some(current) => current.clone_from(waker),
+                    None => self.waker = Some(waker.clone()),
+                }
                 Ok(())
             }
         }
     }
 
-    /// `waiter` stopped waiting: it completed, failed or was cancelled.
+    /// `waiter` stopped waiting: it completed, failed or was cancelled. A
+    /// waiter that never waited (0) has nothing to release.
     pub fn release_waiter(&mut self, waiter: u64) {
-        if self.waiter == Some(waiter) {
+        if waiter != 0 && self.waiter == Some(waiter) {
             self.waiter = None;
+            self.waker = None;
+        }
+    }
+
+    /// Wake `waker` when the reader stops being paused (at once if it is
+    /// not paused): how a transport that stopped reading learns to resume.
+    pub fn wake_on_resume(&mut self, waker: &Waker) {
+        if self.paused {
+            self.resume = Some(waker.clone());
+        } else {
+            waker.wake_by_ref();
         }
     }
 
@@ -147,7 +190,7 @@ impl StreamReader {
     pub fn feed_data(&mut self, data: &[u8]) -> Result<(), Error> {
         self.check_feed()?;
         self.buffer.extend(data);
-        self.maybe_pause();
+        self.fed();
         Ok(())
     }
 
@@ -156,7 +199,7 @@ impl StreamReader {
     pub fn feed_owned(&mut self, data: Vec<u8>) -> Result<(), Error> {
         self.check_feed()?;
         self.buffer.extend_owned(data);
-        self.maybe_pause();
+        self.fed();
         Ok(())
     }
 
@@ -171,6 +214,10 @@ impl StreamReader {
     /// asyncio returns at EOF.
     pub fn feed_eof(&mut self) {
         self.eof = true;
+        if let Some(error) = self.failed.take() {
+            self.lost.get_or_insert(error);
+        }
+        self.wake_waiter();
     }
 
     /// Record that the transport failed with `error`. Unlike
@@ -179,7 +226,26 @@ impl StreamReader {
     /// buffered fails with `error` (the buffer is kept).
     pub fn feed_error(&mut self, error: Error) {
         if self.lost.is_none() {
-            self.lost = Some(error);
+            self.lost = Some(self.failed.take().unwrap_or(error));
+        }
+        self.wake_waiter();
+    }
+
+    /// Record that the connection failed elsewhere (a write did) while
+    /// its input is still read to its end: [`exception`](Self::exception)
+    /// reports `error` at once, reads go on with what arrives, and once
+    /// the input ends ([`feed_eof`](Self::feed_eof) or
+    /// [`feed_error`](Self::feed_error)) they fail with `error` after the
+    /// buffered bytes.
+    pub fn connection_failed(&mut self, error: Error) {
+        if self.lost.is_none() && self.failed.is_none() {
+            self.failed = Some(error);
+        }
+        self.wake_waiter();
+        // The input is read to its end whatever the limit: a transport
+        // stopped by it goes on.
+        if let Some(waker) = self.resume.take() {
+            waker.wake();
         }
     }
 
@@ -359,8 +425,22 @@ impl StreamReader {
 
     /// An operation must wait for data: make sure the transport reads.
     fn wait<T>(&mut self) -> ReadPoll<T> {
-        self.paused = false;
+        self.resume();
         Poll::Pending
+    }
+
+    /// Bytes were fed: wake the waiting read, pause above twice the limit.
+    fn fed(&mut self) {
+        self.wake_waiter();
+        if !self.paused && self.buffer.len() > 2 * self.limit {
+            self.paused = true;
+        }
+    }
+
+    fn wake_waiter(&mut self) {
+        if let Some(waker) = self.waker.take() {
+            waker.wake();
+        }
     }
 
     fn take(&mut self, n: usize) -> Vec<u8> {
@@ -369,15 +449,16 @@ impl StreamReader {
         bytes
     }
 
-    fn maybe_pause(&mut self) {
-        if !self.paused && self.buffer.len() > 2 * self.limit {
-            self.paused = true;
+    fn maybe_resume(&mut self) {
+        if self.paused && self.buffer.len() <= self.limit {
+            self.resume();
         }
     }
 
-    fn maybe_resume(&mut self) {
-        if self.paused && self.buffer.len() <= self.limit {
-            self.paused = false;
+    fn resume(&mut self) {
+        self.paused = false;
+        if let Some(waker) = self.resume.take() {
+            waker.wake();
         }
     }
 }

@@ -63,11 +63,6 @@ impl<'a> Separators<'a> {
         self.min_len
     }
 
-    /// Length of the longest separator.
-    pub fn max_len(&self) -> usize {
-        self.max_len
-    }
-
     /// Whether these are the same separators, in the same order, as `other`.
     pub fn same_as(&self, other: &[Vec<u8>]) -> bool {
         self.seps.len() == other.len()

@@ -15,18 +15,42 @@ use super::error::Error;
 /// asyncio's default high-water mark: 64 KiB.
 pub const DEFAULT_HIGH_WATER: usize = 64 * 1024;
 
-/// The write buffer of one stream, with its flow-control and closing state.
+/// The sending half of the stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Half {
+    /// Writes are accepted and sent.
+    Open,
+    /// End of file was asked for (`write_eof` or `close`): it follows the
+    /// bytes still buffered.
+    Finishing,
+    /// Nothing more goes out: end of file was sent, or the stream was
+    /// aborted.
+    Finished,
+    /// The connection failed; nothing more goes out. `after_eof`: end of
+    /// file had been asked for, so asking again is not an error.
+    Lost { error: Error, after_eof: bool },
+}
+
+/// The stream's closing, as `close` and `wait_closed` see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Closing {
+    Open,
+    /// `close` was called: the socket goes once the sending half is done.
+    Requested,
+    /// The transport released the socket.
+    Closed,
+}
+
+/// The write buffer of one stream, with its flow-control and closing states.
 #[derive(Debug)]
 pub struct WriteBuffer {
     buffer: ByteBuffer,
     high: usize,
     low: usize,
+    /// Above the high-water mark and not yet back at the low one.
     paused: bool,
-    eof_requested: bool,
-    shut_down: bool,
-    closing: bool,
-    closed: bool,
-    lost: Option<Error>,
+    half: Half,
+    closing: Closing,
 }
 
 impl Default for WriteBuffer {
@@ -36,11 +60,8 @@ impl Default for WriteBuffer {
             high: DEFAULT_HIGH_WATER,
             low: DEFAULT_HIGH_WATER / 4,
             paused: false,
-            eof_requested: false,
-            shut_down: false,
-            closing: false,
-            closed: false,
-            lost: None,
+            half: Half::Open,
+            closing: Closing::Open,
         }
     }
 }
@@ -107,63 +128,88 @@ impl WriteBuffer {
     /// Half-close: end of file is sent once the buffer has been written.
     /// Writing afterwards is an error; calling it again does nothing.
     pub fn write_eof(&mut self) -> Result<(), Error> {
-        if self.closing || self.eof_requested {
-            return Ok(());
+        match &self.half {
+            _ if self.closing != Closing::Open => Ok(()),
+            Half::Open => {
+                self.half = Half::Finishing;
+                Ok(())
+            }
+            Half::Finishing
+            | Half::Finished
+            | Half::Lost {
+                after_eof: true, ..
+            } => Ok(()),
+            Half::Lost { error, .. } => Err(error.clone()),
         }
-        if let Some(error) = &self.lost {
-            return Err(error.clone());
-        }
-        self.eof_requested = true;
-        Ok(())
-    }
-
-    /// Whether `write_eof` has been called.
-    pub fn eof_requested(&self) -> bool {
-        self.eof_requested
     }
 
     /// Start closing: the buffer is still sent, then the transport shuts
     /// down and releases the socket. Idempotent.
     pub fn close(&mut self) {
-        self.closing = true;
+        if self.closing == Closing::Open {
+            self.closing = Closing::Requested;
+        }
+        if self.half == Half::Open {
+            self.half = Half::Finishing;
+        }
+    }
+
+    /// asyncio's `transport.abort()`: close at once, dropping whatever is
+    /// buffered. The transport releases the socket next.
+    pub fn abort(&mut self) {
+        self.close();
+        if matches!(self.half, Half::Finishing) {
+            self.half = Half::Finished;
+        }
+        self.buffer.clear();
+        self.paused = false;
     }
 
     /// asyncio's `is_closing`: `close` was called or the connection is lost.
     pub fn is_closing(&self) -> bool {
-        self.closing || self.lost.is_some()
+        self.closing != Closing::Open || matches!(self.half, Half::Lost { .. })
     }
 
     /// Whether the transport has released the socket.
     pub fn is_closed(&self) -> bool {
-        self.closed
+        self.closing == Closing::Closed
     }
 
-    /// asyncio's `drain`: ready unless paused (more than the high-water
-    /// mark was buffered and it has not yet dropped to the low-water mark);
-    /// an error once the connection is lost or the writer closed.
+    /// asyncio's `drain`, as called: ready unless paused (more than the
+    /// high-water mark was buffered and it has not yet dropped to the
+    /// low-water mark). Once the connection is lost it fails with the
+    /// error; once the socket is released, with `connection-reset`
+    /// (asyncio's "Connection lost").
     pub fn drain(&self) -> Poll<Result<(), Error>> {
-        if let Some(error) = &self.lost {
-            return Poll::Ready(Err(error.clone()));
-        }
-        if self.closing {
-            return Poll::Ready(Err(Error::Closed));
-        }
-        if self.paused {
-            Poll::Pending
-        } else {
-            Poll::Ready(Ok(()))
+        self.poll_drain(false)
+    }
+
+    /// A `drain` that has been waiting: as [`drain`](Self::drain), except
+    /// that the socket being released after a `close` ends it normally, as
+    /// asyncio wakes its drain waiters when the connection goes.
+    pub fn drain_waited(&self) -> Poll<Result<(), Error>> {
+        self.poll_drain(true)
+    }
+
+    fn poll_drain(&self, waited: bool) -> Poll<Result<(), Error>> {
+        match (&self.half, self.closing) {
+            (Half::Lost { error, .. }, _) => Poll::Ready(Err(error.clone())),
+            (_, Closing::Closed) if waited => Poll::Ready(Ok(())),
+            (_, Closing::Closed) => Poll::Ready(Err(Error::ConnectionReset)),
+            _ if self.paused => Poll::Pending,
+            _ => Poll::Ready(Ok(())),
         }
     }
 
     /// asyncio's `wait_closed`: ready once the socket has been released,
     /// with the error the connection was lost with, if any.
     pub fn wait_closed(&self) -> Poll<Result<(), Error>> {
-        if !self.closed {
-            return Poll::Pending;
-        }
-        match &self.lost {
-            Some(error) if *error != Error::Closed => Poll::Ready(Err(error.clone())),
-            _ => Poll::Ready(Ok(())),
+        match (&self.half, self.closing) {
+            (_, Closing::Open | Closing::Requested) => Poll::Pending,
+            (Half::Lost { error, .. }, Closing::Closed) if *error != Error::Closed => {
+                Poll::Ready(Err(error.clone()))
+            }
+            (_, Closing::Closed) => Poll::Ready(Ok(())),
         }
     }
 
@@ -172,15 +218,6 @@ impl WriteBuffer {
     /// The bytes waiting to be sent, oldest first.
     pub fn pending(&self) -> &[u8] {
         self.buffer.as_slice()
-    }
-
-    /// Take up to `n` pending bytes to send, as an owned vector (copied
-    /// unless they are the whole buffer).
-    pub fn take_pending(&mut self, n: usize) -> Vec<u8> {
-        let n = n.min(self.buffer.len());
-        let bytes = self.buffer.take(n);
-        self.maybe_resume();
-        bytes
     }
 
     /// Record that the transport sent the first `n` pending bytes.
@@ -192,33 +229,29 @@ impl WriteBuffer {
     /// Whether the transport should shut down the sending half now:
     /// `write_eof` or `close` was called and everything has been sent.
     pub fn wants_shutdown(&self) -> bool {
-        (self.eof_requested || self.closing)
-            && !self.shut_down
-            && self.lost.is_none()
-            && self.buffer.is_empty()
+        self.half == Half::Finishing && self.buffer.is_empty()
     }
 
     /// Record that the sending half has been shut down.
     pub fn shutdown_done(&mut self) {
-        self.shut_down = true;
-    }
-
-    /// Whether the sending half has been shut down.
-    pub fn is_shut_down(&self) -> bool {
-        self.shut_down
+        if self.half == Half::Finishing {
+            self.half = Half::Finished;
+        }
     }
 
     /// Whether the transport may release the socket: `close` was called
     /// and there is nothing left to send (or the connection is lost).
     pub fn wants_release(&self) -> bool {
-        self.closing && !self.closed && (self.shut_down || self.lost.is_some())
+        self.closing == Closing::Requested
+            && matches!(self.half, Half::Finished | Half::Lost { .. })
     }
 
     /// The connection failed or was closed under the writer: unsent bytes
     /// are dropped, waiting drains fail with `error`.
     pub fn connection_lost(&mut self, error: Error) {
-        if self.lost.is_none() {
-            self.lost = Some(error);
+        if !matches!(self.half, Half::Lost { .. }) {
+            let after_eof = self.half != Half::Open;
+            self.half = Half::Lost { error, after_eof };
         }
         self.buffer.clear();
         self.paused = false;
@@ -226,30 +259,28 @@ impl WriteBuffer {
 
     /// The error the connection was lost with, if it was.
     pub fn lost(&self) -> Option<&Error> {
-        self.lost.as_ref()
+        match &self.half {
+            Half::Lost { error, .. } => Some(error),
+            _ => None,
+        }
     }
 
     /// Record that the transport released the socket.
     pub fn closed_done(&mut self) {
-        self.closing = true;
-        self.closed = true;
+        self.closing = Closing::Closed;
         self.buffer.clear();
         self.paused = false;
     }
 
     fn check_writable(&self) -> Result<(), Error> {
-        if let Some(error) = &self.lost {
-            return Err(error.clone());
-        }
-        if self.closing {
-            return Err(Error::Closed);
-        }
-        if self.eof_requested {
-            return Err(Error::invalid_state(
+        match &self.half {
+            Half::Lost { error, .. } => Err(error.clone()),
+            _ if self.closing != Closing::Open => Err(Error::Closed),
+            Half::Open => Ok(()),
+            Half::Finishing | Half::Finished => Err(Error::invalid_state(
                 "Cannot call write() after write_eof()",
-            ));
+            )),
         }
-        Ok(())
     }
 
     fn maybe_pause(&mut self) {

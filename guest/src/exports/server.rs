@@ -11,7 +11,7 @@ use super::exports::wasio::streams::streams::{
 use super::exports::wasio::streams::types::{Error as WitError, SocketAddress};
 use super::reader::Reader;
 use super::writer::Writer;
-use crate::{Server, StreamReader, StreamWriter, runtime};
+use crate::{Server, StreamReader, StreamWriter};
 
 impl Guest for Component {
     type StreamReader = Reader;
@@ -32,20 +32,11 @@ pub fn pair((reader, writer): (StreamReader, StreamWriter)) -> (WitReader, WitWr
 
 impl GuestServer for Listening {
     fn sockets(&self) -> Vec<SocketAddress> {
-        self.0
-            .sockets()
-            .iter()
-            .cloned()
-            .map(socket_address)
-            .collect()
+        self.0.sockets().into_iter().map(socket_address).collect()
     }
 
     fn accept(&self) -> Result<(WitReader, WitWriter), WitError> {
-        let accepted = self.0.try_accept();
-        if accepted.is_err() {
-            runtime::run_until_stalled();
-        }
-        result(accepted).map(pair)
+        result(self.0.try_accept()).map(pair)
     }
 
     fn blocking_accept(
@@ -69,7 +60,6 @@ impl GuestServer for Listening {
 
     fn close_clients(&self) {
         self.0.close_clients();
-        runtime::run_until_stalled();
     }
 
     fn abort_clients(&self) {

@@ -2,9 +2,7 @@
 //! `connecting` resource.
 
 use std::cell::RefCell;
-use std::task::Poll;
 
-use wasip2::clocks::monotonic_clock;
 use wasip2::io::poll::Pollable;
 
 use super::Component;
@@ -15,35 +13,18 @@ use super::exports::wasio::streams::streams::{
 use super::exports::wasio::streams::tcp::{Connecting as WitConnecting, Guest, GuestConnecting};
 use super::exports::wasio::streams::types::{ConnectOptions, Error as WitError, ServerOptions};
 use super::server::{Listening, pair};
-use crate::core::Error;
-use crate::transport::{Connecting, StreamLimits};
-use crate::{api, runtime};
+use crate::{Connecting, api, runtime};
 
 /// A connection being opened for the consumer.
-pub struct Opening {
-    connecting: RefCell<Connecting>,
-    limits: StreamLimits,
-}
+pub struct Opening(RefCell<Connecting>);
 
 impl GuestConnecting for Opening {
     fn finish(&self) -> Result<(WitReader, WitWriter), WitError> {
-        let polled = self.connecting.borrow_mut().poll();
-        match polled {
-            Poll::Ready(opened) => {
-                result(opened.and_then(|o| api::pair(o, &self.limits))).map(pair)
-            }
-            Poll::Pending => {
-                runtime::run_until_stalled();
-                Err(error(Error::WouldBlock))
-            }
-        }
+        result(self.0.borrow_mut().try_finish()).map(pair)
     }
 
     fn subscribe(&self) -> Pollable {
-        self.connecting
-            .borrow()
-            .subscribe()
-            .unwrap_or_else(|| monotonic_clock::subscribe_duration(0))
+        self.0.borrow_mut().subscribe()
     }
 }
 
@@ -56,12 +37,8 @@ impl Guest for Component {
         options: Option<ConnectOptions>,
     ) -> Result<WitConnecting, WitError> {
         let options = connect_options(options).map_err(error)?;
-        let limits = options.limits;
         let connecting = Connecting::start(&host, port, options).map_err(error)?;
-        Ok(WitConnecting::new(Opening {
-            connecting: RefCell::new(connecting),
-            limits,
-        }))
+        Ok(WitConnecting::new(Opening(RefCell::new(connecting))))
     }
 
     fn blocking_open_connection(

@@ -6,20 +6,12 @@ use wasip2::io::poll::Pollable;
 use super::convert::{blocking, extra_info, result};
 use super::exports::wasio::streams::streams::GuestStreamWriter;
 use super::exports::wasio::streams::types::{Error as WitError, ExtraInfo};
-use crate::{StreamWriter, runtime};
+use crate::StreamWriter;
 
-/// A writer handed to the consumer. Dropping it closes the stream after
-/// what is buffered is sent, as far as this component runs to send it.
+/// A writer handed to the consumer. Dropping it closes the stream (as
+/// `close` does): what the socket takes goes at once, the rest as far as
+/// this component runs to send it.
 pub struct Writer(pub StreamWriter);
-
-impl Drop for Writer {
-    fn drop(&mut self) {
-        // A drop is a flush point: close, send what the socket takes now
-        // and release the socket if nothing is left.
-        self.0.close();
-        runtime::run_until_stalled();
-    }
-}
 
 impl GuestStreamWriter for Writer {
     fn write(&self, data: Vec<u8>) -> Result<(), WitError> {
@@ -34,10 +26,7 @@ impl GuestStreamWriter for Writer {
     }
 
     fn drain(&self) -> Result<(), WitError> {
-        let drained = self.0.try_drain();
-        // `drain` is where a consumer expects its bytes to leave.
-        runtime::run_until_stalled();
-        result(drained)
+        result(self.0.try_drain())
     }
 
     fn blocking_drain(&self, timeout: Option<Duration>) -> Result<(), WitError> {
@@ -45,9 +34,7 @@ impl GuestStreamWriter for Writer {
     }
 
     fn write_eof(&self) -> Result<(), WitError> {
-        let outcome = self.0.write_eof();
-        runtime::run_until_stalled();
-        result(outcome)
+        result(self.0.write_eof())
     }
 
     fn can_write_eof(&self) -> bool {
@@ -56,7 +43,6 @@ impl GuestStreamWriter for Writer {
 
     fn close(&self) {
         self.0.close();
-        runtime::run_until_stalled();
     }
 
     fn abort(&self) {

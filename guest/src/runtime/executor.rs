@@ -5,7 +5,7 @@
 //! task is ready, [`block_on`] lets the reactor wait on every pollable the
 //! tasks registered, all at once.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::{Pin, pin};
@@ -13,6 +13,9 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
+
+use slab::Slab;
+use wasip2::clocks::monotonic_clock;
 
 use super::reactor;
 
@@ -67,9 +70,11 @@ struct Task {
 
 #[derive(Default)]
 struct Executor {
-    tasks: RefCell<Vec<Option<Task>>>,
-    free: RefCell<Vec<usize>>,
+    /// A task is out of its slot while it is being polled.
+    tasks: RefCell<Slab<Option<Task>>>,
     queue: Arc<ReadyQueue>,
+    /// A `block_on` is running.
+    blocking: Cell<bool>,
 }
 
 thread_local! {
@@ -102,11 +107,7 @@ where
 
 fn spawn_boxed(future: BoxedTask) {
     EXECUTOR.with(|executor| {
-        let index = executor.free.borrow_mut().pop().unwrap_or_else(|| {
-            let mut tasks = executor.tasks.borrow_mut();
-            tasks.push(None);
-            tasks.len() - 1
-        });
+        let index = executor.tasks.borrow_mut().insert(None);
         let header = Arc::new(Header {
             index,
             queued: AtomicBool::new(false),
@@ -175,7 +176,9 @@ pub fn run_ready() -> usize {
             let mut cx = Context::from_waker(&task.waker);
             // No executor borrow is held here: the task may spawn others.
             match task.future.as_mut().poll(&mut cx) {
-                Poll::Ready(()) => executor.free.borrow_mut().push(index),
+                Poll::Ready(()) => {
+                    executor.tasks.borrow_mut().remove(index);
+                }
                 Poll::Pending => executor.tasks.borrow_mut()[index] = Some(task),
             }
         }
@@ -190,18 +193,6 @@ pub fn run_until_stalled() {
 
 fn has_ready() -> bool {
     EXECUTOR.with(|executor| !executor.queue.is_empty())
-}
-
-/// Number of spawned tasks that have not finished.
-pub fn task_count() -> usize {
-    EXECUTOR.with(|executor| {
-        executor
-            .tasks
-            .borrow()
-            .iter()
-            .filter(|t| t.is_some())
-            .count()
-    })
 }
 
 #[derive(Debug, Default)]
@@ -225,8 +216,22 @@ impl Wake for Flag {
 ///
 /// # Panics
 /// If the future and every task wait on nothing at all, which would
-/// otherwise hang forever.
+/// otherwise hang forever; and when called from inside `block_on` (a task
+/// must `.await` instead), as tokio refuses a runtime inside a runtime.
 pub fn block_on<F: Future>(future: F) -> F::Output {
+    /// Ends the `block_on` claim however it ends.
+    struct Blocking;
+    impl Drop for Blocking {
+        fn drop(&mut self) {
+            EXECUTOR.with(|executor| executor.blocking.set(false));
+        }
+    }
+    let nested = EXECUTOR.with(|executor| executor.blocking.replace(true));
+    assert!(
+        !nested,
+        "block_on inside block_on: a task must .await the future instead"
+    );
+    let _blocking = Blocking;
     let mut future = pin!(future);
     let woken = Arc::new(Flag(AtomicBool::new(true)));
     let waker = Waker::from(woken.clone());
@@ -249,13 +254,15 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     }
 }
 
-/// Poll `future` once, without waiting: the form behind the exported
-/// non-blocking calls. Whatever it registered is cancelled when it is
-/// dropped; ready tasks run first so buffered writes go out.
-pub fn poll_once<F: Future>(future: F) -> Poll<F::Output> {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    let poll = future.as_mut().poll(&mut cx);
+/// One turn of the event loop without waiting: run what is ready, wake
+/// whatever the registered pollables say is ready now, and run that too.
+/// The non-blocking forms make one before they answer `would-block`, so
+/// that reads ahead, flushes and shutdowns go on for a caller that waits
+/// outside wasio's event loop.
+pub fn turn() {
     run_until_stalled();
-    poll
+    if reactor::pending() > 0 {
+        reactor::wait(Some(monotonic_clock::now()));
+        run_until_stalled();
+    }
 }

@@ -9,7 +9,7 @@ mod reactor;
 mod time;
 mod wait;
 
-pub use executor::{JoinHandle, block_on, poll_once, run_until_stalled, spawn, task_count};
+pub use executor::{JoinHandle, block_on, run_until_stalled, spawn, turn};
 pub use time::{Sleep, deadline_after, nanos, sleep, timeout};
 pub(crate) use wait::Interest;
 pub use wait::{stdin_closed, wait_for};

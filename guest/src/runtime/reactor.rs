@@ -18,6 +18,7 @@ use std::hash::{BuildHasherDefault, DefaultHasher};
 use std::rc::{Rc, Weak};
 use std::task::Waker;
 
+use slab::Slab;
 use wasip2::clocks::monotonic_clock;
 use wasip2::io::poll::{Pollable, poll};
 
@@ -41,51 +42,30 @@ struct Registration {
 
 #[derive(Debug)]
 struct Reactor {
-    slots: Vec<Option<Registration>>,
-    free: Vec<usize>,
+    registrations: Slab<Registration>,
+    /// Tells a registration from a later one in the same slot.
     generation: u64,
-    live: usize,
 }
 
 impl Reactor {
     const fn new() -> Self {
         Self {
-            slots: Vec::new(),
-            free: Vec::new(),
+            registrations: Slab::new(),
             generation: 0,
-            live: 0,
         }
     }
 
     fn insert(&mut self, pollable: &Rc<Pollable>, waker: &Waker) -> Key {
         self.generation += 1;
-        let registration = Registration {
+        let index = self.registrations.insert(Registration {
             pollable: Rc::downgrade(pollable),
             waker: waker.clone(),
             generation: self.generation,
-        };
-        let index = match self.free.pop() {
-            Some(index) => {
-                self.slots[index] = Some(registration);
-                index
-            }
-            None => {
-                self.slots.push(Some(registration));
-                self.slots.len() - 1
-            }
-        };
-        self.live += 1;
+        });
         Key {
             index,
             generation: self.generation,
         }
-    }
-
-    fn remove(&mut self, index: usize) -> Option<Registration> {
-        let registration = self.slots.get_mut(index)?.take()?;
-        self.free.push(index);
-        self.live -= 1;
-        Some(registration)
     }
 }
 
@@ -100,19 +80,18 @@ pub fn register(pollable: &Rc<Pollable>, waker: &Waker) -> Key {
 pub fn deregister(key: Key) {
     REACTOR.with_borrow_mut(|reactor| {
         let matches = reactor
-            .slots
+            .registrations
             .get(key.index)
-            .and_then(Option::as_ref)
             .is_some_and(|r| r.generation == key.generation);
         if matches {
-            reactor.remove(key.index);
+            reactor.registrations.remove(key.index);
         }
     });
 }
 
 /// Number of registrations waiting.
 pub fn pending() -> usize {
-    REACTOR.with_borrow(|reactor| reactor.live)
+    REACTOR.with_borrow(|reactor| reactor.registrations.len())
 }
 
 /// Block until at least one registered pollable is ready, or until
@@ -127,10 +106,8 @@ pub fn wait(deadline: Option<monotonic_clock::Instant>) {
     // would import `wasi:random` for nothing.
     let mut position: HashMap<u32, usize, BuildHasherDefault<DefaultHasher>> = HashMap::default();
     REACTOR.with_borrow_mut(|reactor| {
-        for index in 0..reactor.slots.len() {
-            let Some(registration) = &reactor.slots[index] else {
-                continue;
-            };
+        let mut gone = Vec::new();
+        for (index, registration) in &reactor.registrations {
             match registration.pollable.upgrade() {
                 Some(pollable) => match position.get(&pollable.handle()) {
                     Some(&at) => waiting[at].push(index),
@@ -140,12 +117,11 @@ pub fn wait(deadline: Option<monotonic_clock::Instant>) {
                         waiting.push(vec![index]);
                     }
                 },
-                None => {
-                    if let Some(gone) = reactor.remove(index) {
-                        wakers.push(gone.waker);
-                    }
-                }
+                None => gone.push(index),
             }
+        }
+        for index in gone {
+            wakers.push(reactor.registrations.remove(index).waker);
         }
     });
     if !wakers.is_empty() {
@@ -164,7 +140,7 @@ pub fn wait(deadline: Option<monotonic_clock::Instant>) {
     REACTOR.with_borrow_mut(|reactor| {
         for at in ready {
             for &index in waiting.get(at as usize).into_iter().flatten() {
-                if let Some(registration) = reactor.remove(index) {
+                if let Some(registration) = reactor.registrations.try_remove(index) {
                     wakers.push(registration.waker);
                 }
             }

@@ -1,34 +1,30 @@
-//! One stream: the core's reader and write buffer joined to a socket's
-//! `wasi:io` streams.
+//! One connection: the decisions of a [`Protocol`] carried out on a
+//! socket's two halves.
 //!
-//! Bytes are read from the socket when a read needs more than is buffered
-//! (never while the reader is paused and nobody waits), and written by a
-//! background task that the first `write` after an idle period spawns. That
-//! task runs when the writing task yields to the event loop, so a burst of
-//! writes leaves in one `check-write` / `write` pair; it keeps the
-//! connection alive until everything buffered has gone out, as an asyncio
-//! transport does, and then shuts down and releases the socket if the
-//! writer was closed.
+//! Two tasks move bytes while the event loop waits, as an asyncio
+//! transport's reader and writer callbacks do. The *receiver* reads
+//! whenever the socket is readable and reading is not paused, so a read
+//! that starts finds everything that has arrived, and the peer's end of
+//! file or reset is noticed with no read pending. The *sender*, started by
+//! the first write after an idle period, runs when the writing task yields
+//! (so a burst of writes leaves in one send), and shuts down and lets the
+//! socket go when the protocol says so. A read that needs bytes, a drain
+//! that must wait, `write_eof` and `close` move bytes at once.
 
 use std::cell::RefCell;
-use std::rc::Rc;
+use std::future::poll_fn;
+use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 
 use wasip2::clocks::monotonic_clock;
 use wasip2::io::poll::Pollable;
-use wasip2::io::streams::{InputStream, OutputStream, StreamError};
 
 use super::address::{AddressFamily, ExtraInfo};
-use super::errors::from_stream;
+use super::input::{Input, Read};
+use super::output::Output;
 use super::socket::{Opened, Socket};
-use crate::core::{Error, ReadPoll, StreamReader, WriteBuffer};
+use crate::core::{Error, Protocol, ReadPoll, Reason, Round, Send, StreamReader, WriteBuffer};
 use crate::runtime::{self, Interest};
-
-/// Smallest and largest socket read. wasmtime allocates and zeroes a host
-/// buffer of the requested size (up to 64 KiB) on every read, so reads
-/// start small and grow while they come back full.
-const MIN_READ: u64 = 4 * 1024;
-const MAX_READ: u64 = 64 * 1024;
 
 /// Flow-control settings of one stream.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -43,41 +39,43 @@ pub struct StreamLimits {
 }
 
 impl StreamLimits {
-    fn build(&self) -> Result<(StreamReader, WriteBuffer), Error> {
-        let reader = match self.limit {
-            Some(limit) => StreamReader::new(limit)?,
-            None => StreamReader::default(),
-        };
+    /// A reader with these limits.
+    pub fn reader(&self) -> Result<StreamReader, Error> {
+        match self.limit {
+            Some(limit) => StreamReader::new(limit),
+            None => Ok(StreamReader::default()),
+        }
+    }
+
+    fn writer(&self) -> Result<WriteBuffer, Error> {
         let mut writer = WriteBuffer::new();
         if self.high.is_some() || self.low.is_some() {
             writer.set_write_buffer_limits(self.high, self.low)?;
         }
-        Ok((reader, writer))
+        Ok(writer)
     }
 }
 
-/// The socket side of a connection. Fields drop in order: pollables before
-/// the streams they watch, streams before their socket.
+/// The socket and its halves. Fields drop in order: the streams (and
+/// their pollables) before the socket they belong to.
 #[derive(Debug)]
-struct Io {
-    input_ready: Rc<Pollable>,
-    output_ready: Rc<Pollable>,
-    input: InputStream,
-    output: OutputStream,
+struct Halves {
+    input: Input,
+    output: Output,
     socket: Socket,
 }
 
-impl Io {
+impl Halves {
     /// Let the socket go. Dropping an output stream waits for the write in
     /// flight (wasmtime-wasi's TCP stream does), which a peer that never
     /// reads would hold up forever: while a write is in flight, a task
     /// drops the socket once it completes (or the instance ends), and the
     /// caller goes on at once.
     fn retire(self) {
-        if !matches!(self.output.check_write(), Ok(0)) {
+        if !self.output.is_busy() {
             return;
         }
-        let ready = self.output_ready.clone();
+        let ready = self.output.ready().clone();
         runtime::spawn(async move {
             runtime::wait_for(ready).await;
             drop(self);
@@ -86,217 +84,161 @@ impl Io {
     }
 }
 
+/// Whether the socket is still there.
 #[derive(Debug)]
-struct State {
-    reader: StreamReader,
-    writer: WriteBuffer,
-    io: Option<Io>,
-    family: AddressFamily,
-    /// A reader made without a transport, fed by `feed_data`.
-    standalone: bool,
-    /// The waiting read, woken by whatever ends its wait other than the
-    /// socket: `feed_data`, `feed_eof`, `set_exception`.
-    read_waker: Option<Waker>,
-    flushing: bool,
-    read_size: u64,
-    /// The last non-blocking read answered "would block".
-    read_blocked: bool,
-    /// The last socket read came back short, so the socket is most likely
-    /// empty: the next read that needs bytes waits for the input pollable
-    /// instead of spending a host call on a read that finds nothing.
-    /// (wasmtime-wasi's TCP pollable can still be ready then, until a read
-    /// finds nothing, which costs a `poll`; request/response measured
-    /// faster this way all the same, and the Unix streams save a call.)
-    drained: bool,
-    /// The identity the last read that had to wait was given.
-    last_waiter: u64,
-    /// Woken when the socket is released.
-    release_wakers: Vec<Waker>,
-    /// A flush before shutting down was requested.
-    flushed_for_shutdown: bool,
+enum Transport {
+    Open(Halves),
+    /// Released, but kept until the connection goes: a caller holds
+    /// pollables of its streams, and `wasi:io` forbids dropping a resource
+    /// before its children.
+    Kept(Halves),
+    Released,
 }
 
-/// What one attempt at sending the write buffer achieved.
-enum Flush {
-    /// Nothing left to do for now.
+/// Whether a sender task is on its way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sender {
     Idle,
-    /// The socket takes no more bytes until its output pollable is ready.
+    Scheduled,
+}
+
+/// What sending achieved for now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    /// Nothing is left to do until the protocol has more.
+    Done,
+    /// The socket takes no more until its output is ready.
     Blocked,
 }
 
-/// A stream shared by its reader, its writer and its background flush.
+#[derive(Debug)]
+struct Inner {
+    protocol: Protocol,
+    transport: Transport,
+    family: AddressFamily,
+    /// The addresses, learnt when first asked for or when the socket goes,
+    /// so that `get_extra_info` answers after `close` as asyncio does.
+    info: Option<ExtraInfo>,
+    sender: Sender,
+    /// The last non-blocking read answered `would-block`, and nothing has
+    /// arrived since: the reader's `subscribe` waits on the socket.
+    read_blocked: bool,
+    /// Pollables of the streams were handed out (`subscribe`).
+    lent: bool,
+    /// Woken when the socket goes: `wait_closed`, waiting drains, servers.
+    release_wakers: Vec<Waker>,
+}
+
+/// A stream shared by its reader, its writer and its two tasks.
 #[derive(Debug)]
 pub struct Connection {
-    state: RefCell<State>,
+    inner: RefCell<Inner>,
 }
 
 impl Connection {
-    /// A connection over an open socket and its streams.
+    /// A connection over an open socket and its streams; its receiver
+    /// starts watching the socket.
     pub fn open(opened: Opened, limits: &StreamLimits) -> Result<Rc<Self>, Error> {
-        let (reader, writer) = limits.build()?;
         let Opened {
             input,
             output,
             socket,
+            lent,
         } = opened;
-        let family = socket.family();
-        let io = Io {
-            input_ready: Rc::new(input.subscribe()),
-            output_ready: Rc::new(output.subscribe()),
-            input,
-            output,
-            socket,
-        };
-        Ok(Self::with_state(reader, writer, Some(io), family))
-    }
-
-    /// A reader with no transport, fed by [`feed_data`](Self::feed_data).
-    pub fn standalone(limit: Option<usize>) -> Result<Rc<Self>, Error> {
-        let (reader, mut writer) = StreamLimits {
-            limit,
-            ..StreamLimits::default()
-        }
-        .build()?;
-        writer.close();
-        writer.closed_done();
-        Ok(Self::with_state(reader, writer, None, AddressFamily::Unix))
-    }
-
-    /// A connection over `io`; without one, a standalone reader.
-    fn with_state(
-        reader: StreamReader,
-        writer: WriteBuffer,
-        io: Option<Io>,
-        family: AddressFamily,
-    ) -> Rc<Self> {
-        Rc::new(Self {
-            state: RefCell::new(State {
-                reader,
-                writer,
-                standalone: io.is_none(),
-                io,
-                family,
-                read_waker: None,
-                flushing: false,
-                read_size: MIN_READ,
+        let connection = Rc::new(Self {
+            inner: RefCell::new(Inner {
+                protocol: Protocol::new(limits.reader()?, limits.writer()?),
+                family: socket.family(),
+                transport: Transport::Open(Halves {
+                    input: Input::new(input),
+                    output: Output::new(output),
+                    socket,
+                }),
+                info: None,
+                sender: Sender::Idle,
                 read_blocked: false,
-                drained: false,
-                last_waiter: 0,
+                lent,
                 release_wakers: Vec::new(),
-                flushed_for_shutdown: false,
             }),
-        })
-    }
-
-    /// Whether this is a reader without a transport.
-    pub fn is_standalone(&self) -> bool {
-        self.state.borrow().standalone
+        });
+        spawn_receiver(Rc::downgrade(&connection));
+        Ok(connection)
     }
 
     // --- reading ------------------------------------------------------------
 
     /// Attempt the read `op`, reading from the socket while it needs more.
     ///
-    /// With a context the caller waits: it becomes the reader's one waiter
-    /// and is woken when more bytes can be read. Its identity (`0` until it
-    /// first waits) is given here, so a read that completes at once costs
-    /// no bookkeeping. Without a context (the non-blocking form) the caller
-    /// only learns that the read would block.
+    /// With a waiter the caller waits: it becomes the reader's one waiting
+    /// read (given an identity the first time) and is woken when the
+    /// receiver brings something. Without one (the non-blocking form) the
+    /// caller only learns that the read would block.
     pub fn poll_read<T>(
         &self,
         op: &mut dyn FnMut(&mut StreamReader) -> ReadPoll<T>,
-        waiter: Option<(&mut u64, &mut Interest, &Context<'_>)>,
+        waiter: Option<(&mut u64, &Context<'_>)>,
     ) -> Poll<Result<T, Error>> {
-        let mut state = self.state.borrow_mut();
+        let mut inner = self.inner.borrow_mut();
         loop {
-            if let Poll::Ready(result) = op(&mut state.reader) {
-                state.read_blocked = false;
-                if let Some((id, interest, _)) = waiter {
-                    if *id != 0 {
-                        state.reader.release_waiter(std::mem::take(id));
-                    }
-                    interest.cancel();
+            if let Poll::Ready(result) = op(inner.protocol.reader_mut()) {
+                inner.read_blocked = false;
+                if let Some((id, _)) = waiter {
+                    inner
+                        .protocol
+                        .reader_mut()
+                        .release_waiter(std::mem::take(id));
                 }
                 return Poll::Ready(result);
             }
-            if !state.fill() {
+            if !inner.receive(Reason::OnDemand).changed() {
                 break;
             }
         }
-        state.read_blocked = true;
-        // Whoever asks next has waited (or been told to wait): it reads.
-        state.drained = false;
-        let Some((id, interest, cx)) = waiter else {
+        inner.read_blocked = true;
+        inner.protocol.waiting();
+        let Some((id, cx)) = waiter else {
             return Poll::Ready(Err(Error::WouldBlock));
         };
-        if *id == 0 {
-            state.last_waiter += 1;
-            *id = state.last_waiter;
+        match inner.protocol.reader_mut().claim_waiter(id, cx.waker()) {
+            Ok(()) => Poll::Pending,
+            Err(error) => Poll::Ready(Err(error)),
         }
-        if let Err(error) = state.reader.claim_waiter(*id) {
-            return Poll::Ready(Err(error));
-        }
-        if let Some(io) = &state.io {
-            interest.wait_for(&io.input_ready, cx);
-        }
-        state.read_waker = Some(cx.waker().clone());
-        Poll::Pending
-    }
-
-    /// A read waiter gave up (its future was dropped).
-    pub fn release_waiter(&self, id: u64) {
-        self.state.borrow_mut().reader.release_waiter(id);
     }
 
     /// Run `f` on the core reader (for the calls that never wait).
     pub fn with_reader<R>(&self, f: impl FnOnce(&mut StreamReader) -> R) -> R {
-        f(&mut self.state.borrow_mut().reader)
+        f(self.inner.borrow_mut().protocol.reader_mut())
     }
 
-    /// Append bytes to a reader made without a transport.
-    pub fn feed_data(&self, data: &[u8]) -> Result<(), Error> {
-        let mut state = self.state.borrow_mut();
-        if !state.standalone {
-            return Err(Error::invalid_state(
-                "feed_data on a reader that belongs to a connection",
-            ));
-        }
-        state.reader.feed_data(data)?;
-        state.wake_reader();
-        Ok(())
-    }
-
-    /// asyncio's `set_exception`: later reads fail with `error`, and a
-    /// read waiting now wakes up to fail with it.
-    pub fn set_exception(&self, error: Error) {
-        let mut state = self.state.borrow_mut();
-        state.reader.set_exception(error);
-        state.wake_reader();
-    }
-
-    /// Mark the end of a reader made without a transport.
-    pub fn feed_eof(&self) {
-        let mut state = self.state.borrow_mut();
-        if state.standalone {
-            state.reader.feed_eof();
-            state.wake_reader();
+    /// Take in what the socket has already delivered, before answering a
+    /// question about the connection's state (`at_eof`, `exception`,
+    /// `is_closing`), as asyncio's event loop would have between two
+    /// steps of a task.
+    pub fn refresh(&self) {
+        let mut inner = self.inner.borrow_mut();
+        if inner.protocol.wants_read() {
+            inner.receive(Reason::Ready);
         }
     }
 
     /// A pollable for the reader's `subscribe`: the socket's input when the
     /// last read would have blocked, else one that is ready at once.
     pub fn subscribe_read(&self) -> Pollable {
-        runtime::run_until_stalled();
-        let state = self.state.borrow();
-        match &state.io {
-            Some(io) if state.read_blocked && !state.reader.is_ended() => io.input.subscribe(),
+        let mut inner = self.inner.borrow_mut();
+        let wants_socket = inner.read_blocked && inner.protocol.wants_read();
+        match &inner.transport {
+            Transport::Open(halves) if wants_socket => {
+                let pollable = halves.input.subscribe();
+                inner.lent = true;
+                pollable
+            }
             _ => monotonic_clock::subscribe_duration(0),
         }
     }
 
     // --- writing ------------------------------------------------------------
 
-    /// Buffer `data`; a background flush sends it when the caller yields.
+    /// Buffer `data`; the sender sends it when the caller yields.
     pub fn write(self: &Rc<Self>, data: &[u8]) -> Result<(), Error> {
         self.buffer_write(|writer| writer.write(data))
     }
@@ -306,70 +248,87 @@ impl Connection {
         self.buffer_write(|writer| writer.write_owned(data))
     }
 
-    /// Half-close once the buffer is sent.
-    pub fn write_eof(self: &Rc<Self>) -> Result<(), Error> {
-        self.buffer_write(WriteBuffer::write_eof)
-    }
-
-    /// Apply `f` to the write buffer and make sure a flush will follow.
+    /// Apply `f` to the write buffer and make sure a sender will follow.
     fn buffer_write(
         self: &Rc<Self>,
         f: impl FnOnce(&mut WriteBuffer) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        let mut state = self.state.borrow_mut();
-        f(&mut state.writer)?;
-        if state.flushing || state.io.is_none() {
-            return Ok(());
+        let mut inner = self.inner.borrow_mut();
+        f(inner.protocol.writer_mut())?;
+        if inner.sender == Sender::Idle {
+            inner.sender = Sender::Scheduled;
+            drop(inner);
+            spawn_sender(self.clone());
         }
-        drop(state);
-        self.schedule_flush();
         Ok(())
     }
 
-    /// Close once the buffer is sent: shut down, then release the socket.
+    /// Half-close: end of file goes out after the buffer, now if the
+    /// socket takes it.
+    pub fn write_eof(self: &Rc<Self>) -> Result<(), Error> {
+        self.finish(|writer| writer.write_eof())
+    }
+
+    /// Close: the buffer goes out, then end of file, then the socket; as
+    /// much of it now as the socket takes.
     pub fn close(self: &Rc<Self>) {
-        let mut state = self.state.borrow_mut();
-        state.writer.close();
-        if state.io.is_none() {
-            state.writer.closed_done();
-            return;
+        let _ = self.finish(|writer| {
+            writer.close();
+            Ok(())
+        });
+    }
+
+    /// Apply `f`, then send at once what can be sent, leaving the rest to
+    /// a sender.
+    fn finish(
+        self: &Rc<Self>,
+        f: impl FnOnce(&mut WriteBuffer) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut inner = self.inner.borrow_mut();
+        f(inner.protocol.writer_mut())?;
+        if inner.send() == Sent::Blocked && inner.sender == Sender::Idle {
+            inner.sender = Sender::Scheduled;
+            drop(inner);
+            spawn_sender(self.clone());
         }
-        drop(state);
-        self.schedule_flush();
+        Ok(())
     }
 
     /// Close at once, dropping whatever is buffered.
     pub fn abort(&self) {
-        let mut state = self.state.borrow_mut();
-        state.writer.close();
-        state.release(None);
+        let mut inner = self.inner.borrow_mut();
+        inner.protocol.writer_mut().abort();
+        inner.send();
     }
 
     /// Run `f` on the core write buffer (for the calls that never wait).
     pub fn with_writer<R>(&self, f: impl FnOnce(&mut WriteBuffer) -> R) -> R {
-        f(&mut self.state.borrow_mut().writer)
+        f(self.inner.borrow_mut().protocol.writer_mut())
     }
 
     /// asyncio's `drain`: ready at once unless the writer is paused (above
     /// its high-water mark); then send what the socket takes and wait for
-    /// the low-water mark. A reader exception (the connection failed) is
-    /// reported first, as in asyncio.
+    /// the low-water mark. `waited` tells a drain that has already waited.
     pub fn poll_drain(
         &self,
+        waited: bool,
         waiter: Option<(&mut Interest, &Context<'_>)>,
     ) -> Poll<Result<(), Error>> {
-        let mut state = self.state.borrow_mut();
-        if let Some(error) = state.reader.exception() {
-            return Poll::Ready(Err(error.clone()));
-        }
-        if let Poll::Ready(result) = state.writer.drain() {
+        let mut inner = self.inner.borrow_mut();
+        if let Poll::Ready(result) = inner.protocol.drain(waited) {
             return Poll::Ready(result);
         }
-        let flush = state.flush();
-        match state.writer.drain() {
+        let sent = inner.send();
+        match inner.protocol.drain(waited) {
             Poll::Ready(result) => Poll::Ready(result),
-            Poll::Pending => state.wait_writable(flush, waiter),
+            Poll::Pending => inner.wait_writable(sent, waiter),
         }
+    }
+
+    /// Send what is buffered now, as far as the socket takes it (the
+    /// non-blocking `drain`'s promise to start sending).
+    pub fn send_now(&self) {
+        self.inner.borrow_mut().send();
     }
 
     /// Send everything buffered: ready once the write buffer is empty.
@@ -377,15 +336,16 @@ impl Connection {
         &self,
         waiter: Option<(&mut Interest, &Context<'_>)>,
     ) -> Poll<Result<(), Error>> {
-        let mut state = self.state.borrow_mut();
-        let flush = state.flush();
-        if let Some(error) = state.writer.lost() {
+        let mut inner = self.inner.borrow_mut();
+        let sent = inner.send();
+        let writer = inner.protocol.writer();
+        if let Some(error) = writer.lost() {
             return Poll::Ready(Err(error.clone()));
         }
-        if state.writer.write_buffer_size() == 0 {
+        if writer.write_buffer_size() == 0 {
             return Poll::Ready(Ok(()));
         }
-        state.wait_writable(flush, waiter)
+        inner.wait_writable(sent, waiter)
     }
 
     /// asyncio's `wait_closed`: sends what is left and completes once the
@@ -394,232 +354,229 @@ impl Connection {
         &self,
         waiter: Option<(&mut Interest, &Context<'_>)>,
     ) -> Poll<Result<(), Error>> {
-        let mut state = self.state.borrow_mut();
-        let flush = state.flush();
-        match state.writer.wait_closed() {
+        let mut inner = self.inner.borrow_mut();
+        let sent = inner.send();
+        match inner.protocol.writer().wait_closed() {
             Poll::Ready(result) => Poll::Ready(result),
-            Poll::Pending => state.wait_writable(flush, waiter),
+            Poll::Pending => inner.wait_writable(sent, waiter),
         }
     }
 
     /// A pollable for the writer's `subscribe`: the socket's output while
     /// `drain` or `wait_closed` would wait on it, else ready at once.
+    /// The caller is about to wait, so what can be sent goes first.
     pub fn subscribe_write(&self) -> Pollable {
-        runtime::run_until_stalled();
-        let state = self.state.borrow();
-        match &state.io {
-            Some(io) if state.writer.write_buffer_size() > 0 || state.writer.wants_release() => {
-                io.output.subscribe()
+        let mut inner = self.inner.borrow_mut();
+        let wants_socket = inner.send() == Sent::Blocked;
+        match &inner.transport {
+            Transport::Open(halves) if wants_socket => {
+                let pollable = halves.output.subscribe();
+                inner.lent = true;
+                pollable
             }
             _ => monotonic_clock::subscribe_duration(0),
         }
     }
 
-    /// asyncio's `get_extra_info`.
+    // --- the connection -----------------------------------------------------
+
+    /// asyncio's `get_extra_info`, also after the socket has gone.
     pub fn extra_info(&self) -> ExtraInfo {
-        let state = self.state.borrow();
-        match &state.io {
-            Some(io) => io.socket.extra_info(),
-            None => ExtraInfo {
-                peername: None,
-                sockname: None,
-                family: state.family,
-            },
-        }
+        let mut inner = self.inner.borrow_mut();
+        inner.learn_info();
+        inner.info.clone().unwrap_or(ExtraInfo {
+            peername: None,
+            sockname: None,
+            family: inner.family,
+        })
     }
 
     /// Whether the socket has been released.
     pub fn is_released(&self) -> bool {
-        self.state.borrow().io.is_none()
+        !matches!(self.inner.borrow().transport, Transport::Open(_))
     }
 
     /// Wake `waker` when the socket is released (at once if it is).
     pub fn on_release(&self, waker: &Waker) {
-        let mut state = self.state.borrow_mut();
-        if state.io.is_none() {
-            waker.wake_by_ref();
-        } else {
-            state.add_release_waker(waker);
+        let mut inner = self.inner.borrow_mut();
+        match inner.transport {
+            Transport::Open(_) => inner.add_release_waker(waker),
+            Transport::Kept(_) | Transport::Released => waker.wake_by_ref(),
         }
     }
 
-    /// Start the background flush unless it runs already.
-    fn schedule_flush(self: &Rc<Self>) {
-        let mut state = self.state.borrow_mut();
-        if state.flushing || state.io.is_none() {
-            return;
+    /// The receiver: one round of reads each time the socket is readable,
+    /// parked while reading is paused, done once reading has ended.
+    fn poll_receive(&self, cx: &Context<'_>, interest: &mut Interest, woken: bool) -> Poll<()> {
+        let mut inner = self.inner.borrow_mut();
+        if woken {
+            inner.receive(Reason::Ready);
         }
-        state.flushing = true;
-        drop(state);
-        let connection = self.clone();
-        // The task ends once there is nothing left to send.
-        runtime::spawn(async move {
-            let mut interest = Interest::default();
-            std::future::poll_fn(|cx| {
-                let mut state = connection.state.borrow_mut();
-                match state.flush() {
-                    Flush::Idle => {
-                        state.flushing = false;
-                        Poll::Ready(())
-                    }
-                    Flush::Blocked => {
-                        let output_ready = state.io.as_ref().map(|io| io.output_ready.clone());
-                        if let Some(pollable) = output_ready {
-                            interest.wait_for(&pollable, cx);
-                        }
-                        Poll::Pending
-                    }
-                }
-            })
-            .await;
-        })
-        .detach();
+        let Inner {
+            protocol,
+            transport,
+            ..
+        } = &mut *inner;
+        let Transport::Open(halves) = transport else {
+            return Poll::Ready(());
+        };
+        if protocol.wants_read() {
+            interest.wait_for(halves.input.ready(), cx);
+            return Poll::Pending;
+        }
+        interest.cancel();
+        if !protocol.is_reading() {
+            return Poll::Ready(());
+        }
+        protocol.reader_mut().wake_on_resume(cx.waker());
+        Poll::Pending
+    }
+
+    /// The sender: send until nothing is left, waiting on the socket when
+    /// it takes no more.
+    fn poll_send(&self, cx: &Context<'_>, interest: &mut Interest) -> Poll<()> {
+        let mut inner = self.inner.borrow_mut();
+        match (inner.send(), &inner.transport) {
+            (Sent::Blocked, Transport::Open(halves)) => {
+                interest.wait_for(halves.output.ready(), cx);
+                Poll::Pending
+            }
+            _ => {
+                inner.sender = Sender::Idle;
+                Poll::Ready(())
+            }
+        }
     }
 }
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        if let Some(io) = self.state.get_mut().io.take() {
-            io.retire();
+        let inner = self.inner.get_mut();
+        if let Transport::Open(halves) | Transport::Kept(halves) =
+            std::mem::replace(&mut inner.transport, Transport::Released)
+        {
+            halves.retire();
         }
     }
 }
 
-impl State {
-    fn wake_reader(&mut self) {
-        if let Some(waker) = self.read_waker.take() {
-            waker.wake();
+/// Start the receiver of a new connection. It holds the connection weakly:
+/// a connection nobody holds goes, and its receiver with it.
+fn spawn_receiver(connection: Weak<Connection>) {
+    let mut interest = Interest::default();
+    // The first poll only starts watching: a new socket has rarely
+    // anything yet, and a read that needs bytes reads on its own.
+    let mut woken = false;
+    runtime::spawn(poll_fn(move |cx| match connection.upgrade() {
+        Some(connection) => {
+            connection.poll_receive(cx, &mut interest, std::mem::replace(&mut woken, true))
         }
-    }
+        None => Poll::Ready(()),
+    }))
+    .detach();
+}
 
-    /// Read once from the socket into the reader. Returns whether anything
-    /// changed (bytes, end of file or an error arrived).
-    fn fill(&mut self) -> bool {
-        let Some(io) = &self.io else {
-            return false;
+/// Start a sender; it ends once there is nothing left to send.
+fn spawn_sender(connection: Rc<Connection>) {
+    let mut interest = Interest::default();
+    runtime::spawn(poll_fn(move |cx| connection.poll_send(cx, &mut interest))).detach();
+}
+
+impl Inner {
+    /// One round of reads of the socket into the reader; once the
+    /// connection is lost and its input has ended, the socket goes.
+    fn receive(&mut self, reason: Reason) -> Round {
+        let mut round = Round::new(reason);
+        let Self {
+            protocol,
+            transport,
+            ..
+        } = self;
+        let Transport::Open(halves) = transport else {
+            return round;
         };
-        if self.reader.is_ended() || self.drained {
-            return false;
-        }
-        match io.input.read(self.read_size) {
-            Ok(bytes) if bytes.is_empty() => false,
-            Ok(bytes) => {
-                let full = bytes.len() as u64 == self.read_size;
-                self.drained = !full;
-                self.read_size = if full {
-                    (self.read_size * 2).min(MAX_READ)
-                } else if (bytes.len() as u64) < self.read_size / 4 {
-                    (self.read_size / 2).max(MIN_READ)
-                } else {
-                    self.read_size
-                };
-                // A reader fed by its own socket is never past EOF here.
-                let _ = self.reader.feed_owned(bytes);
-                true
-            }
-            Err(StreamError::Closed) => {
-                self.reader.feed_eof();
-                self.release_if_done();
-                true
-            }
-            Err(error) => {
-                self.read_failed(from_stream(error));
-                true
+        while let Some(size) = protocol.next_read(&round) {
+            match halves.input.read(size) {
+                Read::Bytes(bytes) => protocol.received(&mut round, bytes),
+                Read::WouldBlock => protocol.would_block(&mut round),
+                Read::Eof => protocol.eof_received(&mut round),
+                Read::Failed(error) => protocol.lost(&mut round, error),
             }
         }
+        if round.changed() {
+            self.read_blocked = false;
+        }
+        if protocol.writer().lost().is_some() && matches!(protocol.next_send(), Send::Release) {
+            self.release();
+        }
+        round
     }
 
-    /// Send as much of the write buffer as the socket takes without
-    /// waiting; shut down and release the socket when the writer asks.
-    fn flush(&mut self) -> Flush {
+    /// Carry out what the protocol asks of the sending side, as far as the
+    /// socket allows without waiting.
+    fn send(&mut self) -> Sent {
         loop {
-            let Some(io) = &self.io else {
-                return Flush::Idle;
+            let Self {
+                protocol,
+                transport,
+                ..
+            } = self;
+            let Transport::Open(halves) = transport else {
+                return Sent::Done;
             };
-            if self.writer.pending().is_empty() {
-                if self.writer.wants_shutdown() {
-                    // Everything written must reach the socket before the
-                    // FIN: flush, and shut down once the flush completed.
-                    let flushed = match self.flushed_for_shutdown {
-                        false => io.output.flush().map(|()| 0),
-                        true => io.output.check_write(),
-                    };
-                    match flushed {
-                        Ok(0) if !self.flushed_for_shutdown => {
-                            self.flushed_for_shutdown = true;
-                            continue;
-                        }
-                        Ok(0) => return Flush::Blocked,
-                        Ok(_) => {}
-                        Err(error) => {
-                            self.write_failed(from_stream(error));
-                            continue;
-                        }
-                    }
-                    if let Err(error) = io.socket.shutdown_send() {
-                        self.write_failed(error);
+            let failed = match protocol.next_send() {
+                Send::Bytes(bytes) => match halves.output.send(bytes) {
+                    Ok(0) => return Sent::Blocked,
+                    Ok(n) => {
+                        protocol.sent(n);
                         continue;
                     }
-                    self.writer.shutdown_done();
-                }
-                if self.writer.wants_release() {
-                    self.release(None);
-                }
-                return Flush::Idle;
-            }
-            let granted = match io.output.check_write() {
-                Ok(0) => return Flush::Blocked,
-                Ok(n) => usize::try_from(n).unwrap_or(usize::MAX),
-                Err(error) => {
-                    self.write_failed(from_stream(error));
+                    Err(error) => error,
+                },
+                Send::Shutdown => match halves.output.flushed() {
+                    Ok(false) => return Sent::Blocked,
+                    Ok(true) => match halves.socket.shutdown_send() {
+                        Ok(()) => {
+                            protocol.shut_down();
+                            continue;
+                        }
+                        Err(error) => error,
+                    },
+                    Err(error) => error,
+                },
+                Send::Release => {
+                    self.release();
                     continue;
                 }
+                Send::Idle => return Sent::Done,
             };
-            let pending = self.writer.pending();
-            let n = granted.min(pending.len());
-            match io.output.write(&pending[..n]) {
-                Ok(()) => self.writer.consume(n),
-                Err(error) => self.write_failed(from_stream(error)),
+            self.protocol.send_failed(failed);
+            // Drains and `wait_closed` learn of it now; the socket goes
+            // once its input has been read to the end.
+            self.release_wakers.drain(..).for_each(Waker::wake);
+        }
+    }
+
+    /// Let the socket go; the reader ends, and whoever waits for that wakes.
+    fn release(&mut self) {
+        self.learn_info();
+        if let Transport::Open(halves) = std::mem::replace(&mut self.transport, Transport::Released)
+        {
+            if self.lent {
+                halves.socket.shutdown_both();
+                self.transport = Transport::Kept(halves);
+            } else {
+                halves.retire();
             }
         }
-    }
-
-    /// Reading failed: the connection is gone. The reader reports the
-    /// error after its buffered bytes, the writer drops its buffer, the
-    /// socket goes.
-    fn read_failed(&mut self, error: Error) {
-        self.writer.connection_lost(error.clone());
-        self.release(Some(error));
-    }
-
-    /// Writing failed (the peer reset or went away): the writer drops its
-    /// buffer and its `drain` fails from now on. What the peer sent before
-    /// stays readable: the socket is released only once reading has ended
-    /// too.
-    fn write_failed(&mut self, error: Error) {
-        self.writer.connection_lost(error);
-        self.release_if_done();
-    }
-
-    /// Release the socket once neither half can do anything more.
-    fn release_if_done(&mut self) {
-        if self.io.is_some() && self.reader.is_ended() && self.writer.lost().is_some() {
-            self.release(None);
-        }
-    }
-
-    /// Release the socket; the reader sees end of file (or `error`).
-    fn release(&mut self, error: Option<Error>) {
-        if let Some(io) = self.io.take() {
-            io.retire();
-        }
-        match error {
-            Some(error) => self.reader.feed_error(error),
-            None => self.reader.feed_eof(),
-        }
-        self.writer.closed_done();
-        self.wake_reader();
+        self.protocol.released();
         self.release_wakers.drain(..).for_each(Waker::wake);
+    }
+
+    fn learn_info(&mut self) {
+        if let (None, Transport::Open(halves)) = (&self.info, &self.transport) {
+            self.info = Some(halves.socket.extra_info(self.family));
+        }
     }
 
     fn add_release_waker(&mut self, waker: &Waker) {
@@ -633,21 +590,21 @@ impl State {
     /// to a non-blocking caller.
     fn wait_writable(
         &mut self,
-        flush: Flush,
+        sent: Sent,
         waiter: Option<(&mut Interest, &Context<'_>)>,
     ) -> Poll<Result<(), Error>> {
         let Some((interest, cx)) = waiter else {
             return Poll::Ready(Err(Error::WouldBlock));
         };
-        match (&self.io, flush) {
-            (Some(io), Flush::Blocked) => {
-                interest.wait_for(&io.output_ready, cx);
+        match (&self.transport, sent) {
+            (Transport::Open(halves), Sent::Blocked) => {
+                interest.wait_for(halves.output.ready(), cx);
                 // An abort releases the socket without the output becoming
                 // ready: it wakes this waiter too.
                 self.add_release_waker(cx.waker());
             }
-            (Some(_), Flush::Idle) => self.add_release_waker(cx.waker()),
-            (None, _) => cx.waker().wake_by_ref(),
+            (Transport::Open(_), Sent::Done) => self.add_release_waker(cx.waker()),
+            (Transport::Kept(_) | Transport::Released, _) => cx.waker().wake_by_ref(),
         }
         Poll::Pending
     }

@@ -50,7 +50,7 @@ impl Listener {
         match self {
             Self::Tcp(listener) => listener.accept(),
             #[cfg(feature = "unix")]
-            Self::Unix(listener) => listener.accept(),
+            Self::Unix(listener) => Ok(listener.accept()?.map(Opened::unix)),
         }
     }
 }

@@ -1,12 +1,15 @@
 //! Sockets under the streams: TCP from `wasi:sockets`, Unix from the host's
-//! `wasio:streams/unix` import, and the connection that joins a socket's
-//! `wasi:io` streams to the core's reader and write buffer.
+//! `wasio:streams/unix` import, each socket's two halves (`input`,
+//! `output`), and the connection that carries out the core's protocol on
+//! them.
 
 pub(crate) mod address;
 mod connection;
 mod errors;
+mod input;
 mod listener;
 mod options;
+mod output;
 mod resolve;
 mod socket;
 mod tcp;
@@ -20,9 +23,9 @@ pub(crate) use listener::Listener;
 pub use options::{ConnectOptions, DEFAULT_BACKLOG, KeepAlive, ServerOptions, SocketOptions};
 pub(crate) use socket::Opened;
 pub(crate) use tcp::{Connecting, bind_server};
+#[cfg(feature = "unix")]
+pub(crate) use unix::UnixListener;
 #[cfg(all(feature = "unix", feature = "component"))]
 pub(crate) use unix::bindings::wasio::streams::unix as unix_bindings;
-#[cfg(feature = "unix")]
-pub(crate) use unix::{UnixListener, connect as connect_unix};
 
 use crate::runtime::nanos as time_nanos;

@@ -91,7 +91,6 @@ impl Resolving {
     }
 
     /// A new pollable for the lookup, `None` once it is over.
-    #[cfg(feature = "component")]
     pub fn subscribe(&self) -> Option<Pollable> {
         self.stream.as_ref().map(ResolveAddressStream::subscribe)
     }

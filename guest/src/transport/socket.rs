@@ -17,6 +17,8 @@ pub struct Opened {
     pub input: InputStream,
     pub output: OutputStream,
     pub socket: Socket,
+    /// A pollable of the socket was handed out while it was connecting.
+    pub lent: bool,
 }
 
 impl Opened {
@@ -27,7 +29,20 @@ impl Opened {
             input,
             output,
             socket,
+            lent: false,
         }
+    }
+
+    /// A connected Unix socket with its streams.
+    #[cfg(feature = "unix")]
+    pub fn unix((socket, input, output): super::unix::Connected) -> Self {
+        Self::new(Socket::Unix(socket), input, output)
+    }
+
+    /// Connect to the Unix socket at `path`.
+    #[cfg(feature = "unix")]
+    pub fn connect_unix(path: &str) -> Result<Self, Error> {
+        super::unix::connect(path).map(Self::unix)
     }
 }
 
@@ -49,6 +64,16 @@ impl Socket {
         }
     }
 
+    /// End the connection in both directions, as far as the socket still
+    /// allows (for a socket kept after its release).
+    pub fn shutdown_both(&self) {
+        let _ = match self {
+            Self::Tcp(socket) => socket.shutdown(ShutdownType::Both),
+            #[cfg(feature = "unix")]
+            Self::Unix(socket) => socket.shutdown(ShutdownType::Both),
+        };
+    }
+
     /// The socket's family.
     pub fn family(&self) -> AddressFamily {
         match self {
@@ -61,8 +86,9 @@ impl Socket {
         }
     }
 
-    /// asyncio's `get_extra_info`: the peer's and this end's addresses.
-    pub fn extra_info(&self) -> ExtraInfo {
+    /// asyncio's `get_extra_info`: the peer's and this end's addresses
+    /// (`family` is the socket's, as [`family`](Self::family) gave it).
+    pub fn extra_info(&self, family: AddressFamily) -> ExtraInfo {
         match self {
             Self::Tcp(socket) => ExtraInfo {
                 peername: socket
@@ -73,7 +99,7 @@ impl Socket {
                     .local_address()
                     .ok()
                     .map(|a| SocketAddress::Ip(to_std(a))),
-                family: self.family(),
+                family,
             },
             #[cfg(feature = "unix")]
             Self::Unix(socket) => ExtraInfo {

@@ -50,6 +50,11 @@ pub struct Connecting {
     candidates: VecDeque<IpAddr>,
     step: Step,
     last_error: Option<Error>,
+    /// A pollable was handed out (`subscribe`): finished steps are kept
+    /// until this goes, since `wasi:io` forbids dropping a resource before
+    /// its children.
+    lent: bool,
+    kept: Vec<Step>,
 }
 
 impl Connecting {
@@ -64,6 +69,8 @@ impl Connecting {
             candidates: VecDeque::new(),
             step: Step::Resolving(resolving),
             last_error: None,
+            lent: false,
+            kept: Vec::new(),
         })
     }
 
@@ -78,13 +85,14 @@ impl Connecting {
 
     /// A new pollable for what [`poll`](Self::poll) waits on (for
     /// `subscribe`), `None` when it would not wait.
-    #[cfg(feature = "component")]
-    pub fn subscribe(&self) -> Option<Pollable> {
-        match &self.step {
+    pub fn subscribe(&mut self) -> Option<Pollable> {
+        let pollable = match &self.step {
             Step::Resolving(resolving) => resolving.subscribe(),
             Step::Connecting(attempt) => Some(attempt.socket.subscribe()),
             Step::Idle | Step::Done => None,
-        }
+        };
+        self.lent |= pollable.is_some();
+        pollable
     }
 
     /// Advance as far as possible without waiting.
@@ -96,9 +104,17 @@ impl Connecting {
         }
         let result = self.advance();
         if result.is_ready() {
-            self.step = Step::Done;
+            let finished = std::mem::replace(&mut self.step, Step::Done);
+            self.retire(finished);
         }
         result
+    }
+
+    /// Let a finished step go, or keep it while pollables of it may be out.
+    fn retire(&mut self, step: Step) {
+        if self.lent && matches!(step, Step::Resolving(_) | Step::Connecting(_)) {
+            self.kept.push(step);
+        }
     }
 
     fn advance(&mut self) -> Poll<Result<Opened, Error>> {
@@ -116,8 +132,11 @@ impl Connecting {
                         }
                         self.step = Step::Resolving(resolving);
                     }
-                    Poll::Ready(Ok(None)) => {}
-                    Poll::Ready(Err(error)) => self.last_error = Some(error),
+                    Poll::Ready(Ok(None)) => self.retire(Step::Resolving(resolving)),
+                    Poll::Ready(Err(error)) => {
+                        self.retire(Step::Resolving(resolving));
+                        self.last_error = Some(error);
+                    }
                     Poll::Pending => {
                         self.step = Step::Resolving(resolving);
                         return Poll::Pending;
@@ -127,14 +146,17 @@ impl Connecting {
                     Ok((input, output)) => {
                         let Attempt { ready, socket } = attempt;
                         drop(ready);
-                        return Poll::Ready(Ok(Opened::new(Socket::Tcp(socket), input, output)));
+                        let mut opened = Opened::new(Socket::Tcp(socket), input, output);
+                        // A pollable of the socket may be out.
+                        opened.lent = self.lent;
+                        return Poll::Ready(Ok(opened));
                     }
                     Err(ErrorCode::WouldBlock) => {
                         self.step = Step::Connecting(attempt);
                         return Poll::Pending;
                     }
                     Err(code) => {
-                        drop(attempt);
+                        self.retire(Step::Connecting(attempt));
                         self.last_error = Some(from_code(code));
                     }
                 },

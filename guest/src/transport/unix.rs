@@ -3,10 +3,10 @@
 use std::rc::Rc;
 
 use wasip2::io::poll::Pollable;
+use wasip2::io::streams::{InputStream, OutputStream};
 use wasip2::sockets::network::ErrorCode;
 
 use super::errors::from_code;
-use super::socket::{Opened, Socket};
 use crate::core::Error;
 
 pub(crate) mod bindings {
@@ -33,10 +33,12 @@ pub(crate) mod bindings {
 use bindings::wasio::streams::unix;
 pub use bindings::wasio::streams::unix::UnixSocket;
 
+/// A connected Unix socket and its streams.
+pub type Connected = (UnixSocket, InputStream, OutputStream);
+
 /// Connect to the Unix socket at `path`.
-pub fn connect(path: &str) -> Result<Opened, Error> {
-    let (socket, input, output) = unix::connect(path).map_err(from_code)?;
-    Ok(Opened::new(Socket::Unix(socket), input, output))
+pub fn connect(path: &str) -> Result<Connected, Error> {
+    unix::connect(path).map_err(from_code)
 }
 
 /// A listening Unix socket; its file goes when it is dropped.
@@ -75,11 +77,9 @@ impl UnixListener {
     }
 
     /// Accept one waiting client, `None` when none waits.
-    pub fn accept(&self) -> Result<Option<Opened>, Error> {
+    pub fn accept(&self) -> Result<Option<Connected>, Error> {
         match self.listener.accept() {
-            Ok((socket, input, output)) => {
-                Ok(Some(Opened::new(Socket::Unix(socket), input, output)))
-            }
+            Ok(connected) => Ok(Some(connected)),
             Err(ErrorCode::WouldBlock) => Ok(None),
             Err(code) => Err(from_code(code)),
         }

@@ -123,9 +123,11 @@ impl WriterModel {
     }
 
     fn drain(&self) -> Poll<Result<(), Error>> {
-        match (&self.lost, self.closing, self.paused) {
+        // asyncio: the connection's error; once it is gone, "Connection
+        // lost"; else wait while paused.
+        match (&self.lost, self.closed, self.paused) {
             (Some(e), _, _) => Poll::Ready(Err(e.clone())),
-            (None, true, _) => Poll::Ready(Err(Error::Closed)),
+            (None, true, _) => Poll::Ready(Err(Error::ConnectionReset)),
             (None, false, true) => Poll::Pending,
             (None, false, false) => Poll::Ready(Ok(())),
         }

@@ -2,7 +2,7 @@
 //! keeps writing 100 KiB at a time and draining. Within at most 64 rounds
 //! `write` or `drain` must fail with `broken-pipe` or `connection-reset`
 //! (not spin, not trap); after that, writes and `wait_closed` report the
-//! same error.
+//! same error, and so does the reader's `exception()`.
 
 use wasio::Error;
 use wasio_test_programs::{arg, check_eq, connect, fail, ok};
@@ -41,6 +41,13 @@ fn main() {
             Err(error.clone()),
             "write after the error",
         );
+        // As asyncio's `connection_lost`: the failure reaches the reader.
+        check_eq(
+            reader.exception(),
+            Some(error.clone()),
+            "the reader's exception",
+        );
+        check_eq(writer.is_closing(), true, "is_closing");
         check_eq(
             writer.wait_closed().await,
             Err(error.clone()),
