@@ -19,8 +19,8 @@ enum Source {
     /// A connection's socket.
     Connection(Rc<Connection>),
     /// Whoever calls `feed_data` (asyncio allows a reader without a
-    /// transport).
-    Fed(RefCell<core::StreamReader>),
+    /// transport). Boxed: the common reader is a connection's.
+    Fed(Box<RefCell<core::StreamReader>>),
 }
 
 /// The reading half of a stream (asyncio's `StreamReader`).
@@ -59,7 +59,9 @@ impl StreamReader {
             Some(limit) => core::StreamReader::new(limit)?,
             None => core::StreamReader::default(),
         };
-        Ok(Self::with_source(Source::Fed(RefCell::new(reader))))
+        Ok(Self::with_source(Source::Fed(Box::new(RefCell::new(
+            reader,
+        )))))
     }
 
     /// The connection behind this reader, if it has one.

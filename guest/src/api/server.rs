@@ -5,6 +5,7 @@ use std::future::{Future, poll_fn};
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 
+use futures_util::FutureExt;
 use wasip2::clocks::monotonic_clock;
 use wasip2::io::poll::Pollable;
 
@@ -162,14 +163,16 @@ impl Server {
                     Ok((reader, writer)) => {
                         let connection = reader.connection().cloned();
                         let handler = client_connected(reader, writer);
-                        runtime::spawn(async move {
-                            if let Some(error) = handler.await.failure() {
+                        // `map` rather than an `async` block, which would
+                        // hold the handler's future twice.
+                        runtime::spawn(handler.map(move |result| {
+                            if let Some(error) = result.failure() {
                                 eprintln!("wasio: a client handler failed: {error}");
                                 if let Some(connection) = connection {
                                     connection.close();
                                 }
                             }
-                        })
+                        }))
                         .detach();
                     }
                     Err(Error::Closed) => return,

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
+use futures_util::FutureExt;
 use slab::Slab;
 use wasip2::clocks::monotonic_clock;
 
@@ -94,14 +95,14 @@ where
         waker: None,
     }));
     let result = slot.clone();
-    spawn_boxed(Box::pin(async move {
-        let output = future.await;
+    // `map` rather than an `async` block, which would hold `future` twice.
+    spawn_boxed(Box::pin(future.map(move |output| {
         let mut slot = result.borrow_mut();
         slot.output = Some(output);
         if let Some(waker) = slot.waker.take() {
             waker.wake();
         }
-    }));
+    })));
     JoinHandle { slot }
 }
 
