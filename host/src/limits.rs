@@ -20,7 +20,6 @@
 //!   `create-tcp-socket`, `accept` and `connect` return `new-socket-limit`
 //!   (see [`crate::sockets`] for how TCP is hooked).
 
-use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -177,41 +176,19 @@ pub fn install<T: HasLimits>(store: &mut Store<T>) {
 }
 
 /// The guest used up its CPU time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the guest used its CPU time limit of {limit:?} and was stopped")]
 pub struct CpuTimeExceeded {
     pub limit: Duration,
 }
 
-impl fmt::Display for CpuTimeExceeded {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "the guest used its CPU time limit of {:?} and was stopped",
-            self.limit
-        )
-    }
-}
-
-impl std::error::Error for CpuTimeExceeded {}
-
 /// The guest asked for more linear memory than allowed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the guest asked for {requested} bytes of linear memory, over its limit of {limit} bytes")]
 pub struct MemoryLimitExceeded {
     pub limit: usize,
     pub requested: usize,
 }
-
-impl fmt::Display for MemoryLimitExceeded {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "the guest asked for {} bytes of linear memory, over its limit of {} bytes",
-            self.requested, self.limit
-        )
-    }
-}
-
-impl std::error::Error for MemoryLimitExceeded {}
 
 /// A thread that advances an engine's epoch every [`EPOCH_TICK`] until
 /// dropped (or until the engine is gone).

@@ -179,42 +179,26 @@ impl FromStr for AddrRule {
 }
 
 /// Why a policy rule could not be parsed. The messages show a valid form.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PolicyParseError {
+    #[error("`{0}` has no port: {forms}", forms = FORMS)]
     MissingPort(String),
+    #[error("`{0}`: put an IPv6 address in brackets, e.g. [::1]:8080")]
     UnbracketedIpv6(String),
+    #[error(
+        "`{0}` is not an IP address or CIDR block (host names are not accepted): {forms}",
+        forms = FORMS
+    )]
     BadAddress(String),
+    #[error("`{0}` has a bad prefix length (0-32 for IPv4, 0-128 for IPv6)")]
     BadPrefix(String),
+    #[error("`{0}` is not a port, a range LOW-HIGH or `*` (ports are 0-65535)")]
     BadPort(String),
 }
 
-impl fmt::Display for PolicyParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const FORMS: &str = "expected ADDR:PORTS such as 127.0.0.1:8080, \
-            127.0.0.0/8:1024-65535, [::1]:* or 0.0.0.0/0:*";
-        match self {
-            Self::MissingPort(s) => write!(f, "`{s}` has no port: {FORMS}"),
-            Self::UnbracketedIpv6(s) => {
-                write!(f, "`{s}`: put an IPv6 address in brackets, e.g. [::1]:8080")
-            }
-            Self::BadAddress(s) => write!(
-                f,
-                "`{s}` is not an IP address or CIDR block (host names are not \
-                 accepted): {FORMS}"
-            ),
-            Self::BadPrefix(s) => write!(
-                f,
-                "`{s}` has a bad prefix length (0-32 for IPv4, 0-128 for IPv6)"
-            ),
-            Self::BadPort(s) => write!(
-                f,
-                "`{s}` is not a port, a range LOW-HIGH or `*` (ports are 0-65535)"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for PolicyParseError {}
+/// The forms a rule may take, for the error messages.
+const FORMS: &str =
+    "expected ADDR:PORTS such as 127.0.0.1:8080, 127.0.0.0/8:1024-65535, [::1]:* or 0.0.0.0/0:*";
 
 #[cfg(test)]
 mod tests {
