@@ -19,7 +19,7 @@ use std::sync::Arc;
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::sockets::SocketAddrUse;
 
-pub use self::rule::{AddrRule, IpBlock, PolicyParseError, Ports};
+pub use self::rule::{AddrRule, PolicyParseError, Ports};
 use self::unix_path::{lexical_absolute, resolve_path};
 
 /// What a Unix path is wanted for.
@@ -129,7 +129,7 @@ impl NetworkPolicy {
     pub fn allows_socket_addr(&self, addr: SocketAddr, usage: SocketAddrUse) -> bool {
         let any = |rules: &[AddrRule]| rules.iter().any(|r| r.allows(addr));
         let system_picks_port =
-            || addr.port() == 0 && self.listen.iter().any(|r| r.block.contains(addr.ip()));
+            || addr.port() == 0 && self.listen.iter().any(|r| r.allows_ip(addr.ip()));
         match usage {
             SocketAddrUse::TcpConnect => self.inherit_network || any(&self.connect),
             SocketAddrUse::TcpListen => self.inherit_network || any(&self.listen),

@@ -1,76 +1,35 @@
 //! TCP rules: an IP block and the ports allowed on it, parsed from
-//! `ADDR:PORTS` text.
+//! `ADDR:PORTS` text. Blocks are `ipnet` networks.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 
-/// A block of IP addresses: an address and the number of leading bits that
-/// must match (`127.0.0.0/8`; a plain address is a block of one).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct IpBlock {
-    addr: IpAddr,
-    prefix: u8,
-}
+use ipnet::IpNet;
 
-impl IpBlock {
-    /// Whether `ip` lies in this block. IPv4-mapped IPv6 addresses
-    /// (`::ffff:a.b.c.d`) are treated as the IPv4 address they carry.
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.addr, ip.to_canonical()) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                prefix_eq(u32::from(net).into(), u32::from(ip).into(), 32, self.prefix)
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                prefix_eq(u128::from(net), u128::from(ip), 128, self.prefix)
-            }
-            _ => false,
-        }
+/// Parse `ADDR` or `ADDR/PREFIX` into a block. An IPv4-mapped IPv6
+/// address (`::ffff:a.b.c.d/n`) becomes the IPv4 block with the same bits,
+/// so that it matches as [`AddrRule::allows_ip`] matches addresses.
+fn parse_block(s: &str) -> Result<IpNet, PolicyParseError> {
+    let (addr, prefix) = match s.split_once('/') {
+        Some((addr, prefix)) => (addr, Some(prefix)),
+        None => (s, None),
+    };
+    let addr: IpAddr = addr
+        .parse()
+        .map_err(|_| PolicyParseError::BadAddress(s.to_owned()))?;
+    let bad_prefix = || PolicyParseError::BadPrefix(s.to_owned());
+    let prefix = match prefix {
+        None => IpNet::from(addr).max_prefix_len(),
+        Some(p) => p.parse::<u8>().map_err(|_| bad_prefix())?,
+    };
+    let block = IpNet::new(addr, prefix).map_err(|_| bad_prefix())?;
+    let canonical = addr.to_canonical();
+    if canonical == addr {
+        return Ok(block);
     }
-}
-
-/// Whether the first `prefix` of `width` bits of `a` and `b` are equal.
-fn prefix_eq(a: u128, b: u128, width: u32, prefix: u8) -> bool {
-    let host_bits = width - u32::from(prefix);
-    host_bits >= width || (a ^ b) >> host_bits == 0
-}
-
-impl fmt::Display for IpBlock {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix)
-    }
-}
-
-impl FromStr for IpBlock {
-    type Err = PolicyParseError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (addr, prefix) = match s.split_once('/') {
-            Some((addr, prefix)) => (addr, Some(prefix)),
-            None => (s, None),
-        };
-        let addr: IpAddr = addr
-            .parse()
-            .map_err(|_| PolicyParseError::BadAddress(s.to_owned()))?;
-        let width = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            None => width,
-            Some(p) => p
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= width)
-                .ok_or_else(|| PolicyParseError::BadPrefix(s.to_owned()))?,
-        };
-        Ok(Self {
-            addr: addr.to_canonical(),
-            prefix: if addr.is_ipv4() || addr.to_canonical().is_ipv6() {
-                prefix
-            } else {
-                // `::ffff:a.b.c.d/n` became an IPv4 address: keep the same bits.
-                prefix.saturating_sub(96)
-            },
-        })
-    }
+    // `::ffff:a.b.c.d/n` with n >= 96 names IPv4 addresses only.
+    IpNet::new(canonical, prefix.saturating_sub(96)).map_err(|_| bad_prefix())
 }
 
 /// The ports a rule allows.
@@ -128,22 +87,29 @@ impl FromStr for Ports {
 /// `0.0.0.0/0:*`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AddrRule {
-    pub block: IpBlock,
+    pub block: IpNet,
     pub ports: Ports,
 }
 
 impl AddrRule {
     /// Whether `addr` is allowed by this rule.
     pub fn allows(&self, addr: SocketAddr) -> bool {
-        self.block.contains(addr.ip()) && self.ports.contains(addr.port())
+        self.allows_ip(addr.ip()) && self.ports.contains(addr.port())
+    }
+
+    /// Whether `ip` lies in this rule's block, whatever the port.
+    /// IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) are treated as the
+    /// IPv4 address they carry.
+    pub fn allows_ip(&self, ip: IpAddr) -> bool {
+        self.block.contains(&ip.to_canonical())
     }
 }
 
 impl fmt::Display for AddrRule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.block.addr {
-            IpAddr::V4(_) => write!(f, "{}:{}", self.block, self.ports),
-            IpAddr::V6(_) => write!(f, "[{}]:{}", self.block, self.ports),
+        match self.block {
+            IpNet::V4(_) => write!(f, "{}:{}", self.block, self.ports),
+            IpNet::V6(_) => write!(f, "[{}]:{}", self.block, self.ports),
         }
     }
 }
@@ -172,7 +138,7 @@ impl FromStr for AddrRule {
             (addr.to_owned(), ports)
         };
         Ok(Self {
-            block: addr.parse()?,
+            block: parse_block(&addr)?,
             ports: ports.parse()?,
         })
     }
