@@ -2,6 +2,7 @@
 
 use std::io;
 
+use rustix::io::Errno;
 use wasmtime_wasi::p2::bindings::sockets::network::ErrorCode;
 
 use crate::policy::UnixPathError;
@@ -18,33 +19,69 @@ pub enum Op {
 
 /// Map an I/O error from `op` to the code the guest sees.
 pub fn io_error_code(err: &io::Error, op: Op) -> ErrorCode {
-    use io::ErrorKind as K;
-    let code = match (err.raw_os_error(), err.kind()) {
-        // Nothing listens there, or its backlog is full (a non-blocking
-        // Unix connect says EAGAIN instead of waiting).
-        (_, K::NotFound | K::ConnectionRefused | K::WouldBlock) if op == Op::Connect => {
-            ErrorCode::ConnectionRefused
-        }
-        (_, K::NotFound) if op == Op::Listen => ErrorCode::AddressNotBindable,
-        (_, K::WouldBlock) => ErrorCode::WouldBlock,
-        (_, K::PermissionDenied) => ErrorCode::AccessDenied,
-        (_, K::AddrInUse) => ErrorCode::AddressInUse,
-        (_, K::AddrNotAvailable) => ErrorCode::AddressNotBindable,
-        (_, K::InvalidInput | K::InvalidFilename) => ErrorCode::InvalidArgument,
-        (_, K::ConnectionRefused) => ErrorCode::ConnectionRefused,
-        (_, K::ConnectionReset | K::BrokenPipe) => ErrorCode::ConnectionReset,
-        (_, K::ConnectionAborted) => ErrorCode::ConnectionAborted,
-        (_, K::NotConnected) => ErrorCode::InvalidState,
-        (_, K::OutOfMemory) => ErrorCode::OutOfMemory,
-        (Some(libc_errno::EMFILE | libc_errno::ENFILE), _) => ErrorCode::NewSocketLimit,
-        (Some(libc_errno::ENOBUFS | libc_errno::ENOMEM), _) => ErrorCode::OutOfMemory,
-        (Some(libc_errno::ENAMETOOLONG), _) => ErrorCode::InvalidArgument,
-        _ => ErrorCode::Unknown,
+    let code = match Errno::from_io_error(err) {
+        Some(errno) => errno_code(errno, op),
+        // Not from the system: an error Rust or socket2 made (a path too
+        // long for a socket address is `InvalidInput`, for one).
+        None => kind_code(err.kind(), op),
     };
     if code == ErrorCode::Unknown {
         tracing::debug!(?op, error = %err, "unix socket error without a specific code");
     }
     code
+}
+
+/// The code for an errno from `op`. The values differ between systems
+/// (`ENAMETOOLONG` is 36 on Linux and 63 on macOS): `Errno` names them
+/// for the system the host is built for.
+fn errno_code(errno: Errno, op: Op) -> ErrorCode {
+    match errno {
+        // connect(2) on a Unix socket: nothing listens at the path, or its
+        // backlog is full, which a non-blocking connect reports as EAGAIN
+        // instead of waiting (unix(7)).
+        Errno::NOENT | Errno::CONNREFUSED | Errno::AGAIN if op == Op::Connect => {
+            ErrorCode::ConnectionRefused
+        }
+        // bind(2): a directory of the path is missing.
+        Errno::NOENT if op == Op::Listen => ErrorCode::AddressNotBindable,
+        // EWOULDBLOCK is EAGAIN on every system wasio runs on.
+        Errno::AGAIN => ErrorCode::WouldBlock,
+        Errno::ACCESS | Errno::PERM => ErrorCode::AccessDenied,
+        Errno::ADDRINUSE => ErrorCode::AddressInUse,
+        Errno::ADDRNOTAVAIL => ErrorCode::AddressNotBindable,
+        Errno::INVAL | Errno::NAMETOOLONG => ErrorCode::InvalidArgument,
+        Errno::CONNREFUSED => ErrorCode::ConnectionRefused,
+        Errno::CONNRESET | Errno::PIPE => ErrorCode::ConnectionReset,
+        Errno::CONNABORTED => ErrorCode::ConnectionAborted,
+        Errno::NOTCONN => ErrorCode::InvalidState,
+        // accept(2), socket(2): the process or the system is out of
+        // descriptors.
+        Errno::MFILE | Errno::NFILE => ErrorCode::NewSocketLimit,
+        Errno::NOMEM | Errno::NOBUFS => ErrorCode::OutOfMemory,
+        _ => ErrorCode::Unknown,
+    }
+}
+
+/// The code for an error that carries no errno, by its kind.
+fn kind_code(kind: io::ErrorKind, op: Op) -> ErrorCode {
+    use io::ErrorKind as K;
+    match kind {
+        K::NotFound | K::ConnectionRefused | K::WouldBlock if op == Op::Connect => {
+            ErrorCode::ConnectionRefused
+        }
+        K::NotFound if op == Op::Listen => ErrorCode::AddressNotBindable,
+        K::WouldBlock => ErrorCode::WouldBlock,
+        K::PermissionDenied => ErrorCode::AccessDenied,
+        K::AddrInUse => ErrorCode::AddressInUse,
+        K::AddrNotAvailable => ErrorCode::AddressNotBindable,
+        K::InvalidInput | K::InvalidFilename => ErrorCode::InvalidArgument,
+        K::ConnectionRefused => ErrorCode::ConnectionRefused,
+        K::ConnectionReset | K::BrokenPipe => ErrorCode::ConnectionReset,
+        K::ConnectionAborted => ErrorCode::ConnectionAborted,
+        K::NotConnected => ErrorCode::InvalidState,
+        K::OutOfMemory => ErrorCode::OutOfMemory,
+        _ => ErrorCode::Unknown,
+    }
 }
 
 /// Map a refused or unresolvable path for `op` to the code the guest sees.
@@ -56,33 +93,19 @@ pub fn path_error_code(err: &UnixPathError, op: Op) -> ErrorCode {
     }
 }
 
-/// The few errno values that `io::ErrorKind` does not name (Linux values,
-/// which the other Unix systems wasio runs on share for these).
-mod libc_errno {
-    pub const ENOMEM: i32 = 12;
-    pub const ENFILE: i32 = 23;
-    pub const EMFILE: i32 = 24;
-    pub const ENAMETOOLONG: i32 = 36;
-    pub const ENOBUFS: i32 = 105;
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn errno(n: i32) -> io::Error {
-        io::Error::from_raw_os_error(n)
+    fn os(errno: Errno) -> io::Error {
+        io::Error::from_raw_os_error(errno.raw_os_error())
     }
 
     #[test]
     fn missing_or_busy_server_is_connection_refused() {
-        for n in [
-            2,   /* ENOENT */
-            111, /* ECONNREFUSED */
-            11,  /* EAGAIN */
-        ] {
+        for errno in [Errno::NOENT, Errno::CONNREFUSED, Errno::AGAIN] {
             assert_eq!(
-                io_error_code(&errno(n), Op::Connect),
+                io_error_code(&os(errno), Op::Connect),
                 ErrorCode::ConnectionRefused
             );
         }
@@ -91,37 +114,58 @@ mod tests {
     #[test]
     fn listen_errors_name_the_address() {
         assert_eq!(
-            io_error_code(&errno(98), Op::Listen),
+            io_error_code(&os(Errno::ADDRINUSE), Op::Listen),
             ErrorCode::AddressInUse
         );
         assert_eq!(
-            io_error_code(&errno(2), Op::Listen),
+            io_error_code(&os(Errno::NOENT), Op::Listen),
             ErrorCode::AddressNotBindable
         );
         assert_eq!(
-            io_error_code(&errno(13), Op::Listen),
+            io_error_code(&os(Errno::ACCESS), Op::Listen),
             ErrorCode::AccessDenied
+        );
+        assert_eq!(
+            io_error_code(&os(Errno::NAMETOOLONG), Op::Listen),
+            ErrorCode::InvalidArgument
         );
     }
 
     #[test]
     fn resource_exhaustion_has_its_own_codes() {
         assert_eq!(
-            io_error_code(&errno(24), Op::Accept),
+            io_error_code(&os(Errno::MFILE), Op::Accept),
             ErrorCode::NewSocketLimit
         );
         assert_eq!(
-            io_error_code(&errno(105), Op::Accept),
+            io_error_code(&os(Errno::NOBUFS), Op::Accept),
             ErrorCode::OutOfMemory
         );
-        assert_eq!(io_error_code(&errno(11), Op::Accept), ErrorCode::WouldBlock);
+        assert_eq!(
+            io_error_code(&os(Errno::AGAIN), Op::Accept),
+            ErrorCode::WouldBlock
+        );
     }
 
     #[test]
     fn shutdown_of_unconnected_socket_is_invalid_state() {
         assert_eq!(
-            io_error_code(&errno(107), Op::Shutdown),
+            io_error_code(&os(Errno::NOTCONN), Op::Shutdown),
             ErrorCode::InvalidState
+        );
+    }
+
+    #[test]
+    fn errors_without_an_errno_are_mapped_by_kind() {
+        let too_long = io::Error::new(io::ErrorKind::InvalidInput, "path too long");
+        assert_eq!(
+            io_error_code(&too_long, Op::Connect),
+            ErrorCode::InvalidArgument
+        );
+        let closed = io::Error::from(io::ErrorKind::BrokenPipe);
+        assert_eq!(
+            io_error_code(&closed, Op::Accept),
+            ErrorCode::ConnectionReset
         );
     }
 
