@@ -25,11 +25,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, EngineWeak, ResourceLimiter, Store, StoreContextMut, UpdateDeadline};
-use wasmtime_wasi::p2::TcpSocket;
-
-use crate::unix::UnixSocket;
 
 /// How often the engine's epoch advances: the unit of CPU-time accounting
 /// and the longest a guest runs before yielding to other tasks.
@@ -230,15 +226,6 @@ impl Drop for EpochTicker {
             let _ = thread.join();
         }
     }
-}
-
-/// Sockets in `table` that count against the connection limit: every TCP
-/// socket and every connected Unix socket.
-pub fn open_connections(table: &mut ResourceTable) -> usize {
-    table
-        .iter_mut()
-        .filter(|e| e.is::<TcpSocket>() || e.is::<UnixSocket>())
-        .count()
 }
 
 #[cfg(test)]

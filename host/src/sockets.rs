@@ -19,8 +19,9 @@ use wasmtime_wasi::p2::bindings::sockets::tcp_create_socket::Host as _;
 use wasmtime_wasi::p2::{DynInputStream, DynOutputStream, SocketError, TcpSocket};
 use wasmtime_wasi::sockets::WasiSocketsCtxView;
 
-use crate::limits::{InstanceLimits, open_connections};
+use crate::limits::InstanceLimits;
 use crate::policy::NetworkPolicy;
+use crate::unix::open_connections;
 
 /// The `wasi:sockets` version wasmtime-wasi 48 defines (guests importing an
 /// older 0.2.x are linked to it).

@@ -94,7 +94,7 @@ impl HostState {
     /// The sockets that count against the connection limit: every TCP
     /// socket and every connected Unix socket.
     pub fn open_connections(&mut self) -> usize {
-        limits::open_connections(&mut self.table)
+        crate::unix::open_connections(&mut self.table)
     }
 
     /// Turn an error from instantiating or calling into the guest into an

@@ -12,12 +12,12 @@ use std::path::PathBuf;
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 use wasmtime_wasi::p2::bindings::sockets::network::ErrorCode;
 use wasmtime_wasi::p2::bindings::sockets::tcp::ShutdownType;
-use wasmtime_wasi::p2::{DynInputStream, DynOutputStream, DynPollable};
+use wasmtime_wasi::p2::{DynInputStream, DynOutputStream, DynPollable, TcpSocket};
 
 pub use self::error::{Op, io_error_code, path_error_code};
 pub use self::listener::UnixListener;
 pub use self::socket::UnixSocket;
-use crate::limits::{InstanceLimits, open_connections};
+use crate::limits::InstanceLimits;
 use crate::policy::{NetworkPolicy, UnixUse};
 
 mod bindings {
@@ -72,6 +72,15 @@ pub struct WasioUnix;
 
 impl HasData for WasioUnix {
     type Data<'a> = UnixCtxView<'a>;
+}
+
+/// Sockets in `table` that count against the connection limit (see
+/// [`crate::limits`]): every TCP socket and every connected Unix socket.
+pub fn open_connections(table: &mut ResourceTable) -> usize {
+    table
+        .iter_mut()
+        .filter(|e| e.is::<TcpSocket>() || e.is::<UnixSocket>())
+        .count()
 }
 
 /// Add `wasio:streams/unix` to `linker`.
