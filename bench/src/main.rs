@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
 use crate::client::Target;
@@ -37,31 +37,71 @@ use crate::serve::ServeArgs;
 use crate::subjects::{Kind, Paths, Server, Subject};
 use crate::workloads::{Plan, Workload};
 
+/// The driver and the servers it starts; with no command, `run`.
+#[derive(Debug, Parser)]
+#[command(name = "wasio-bench", args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Every workload against every subject, round after round.
+    Run(RunArgs),
+    /// Serve the benchmark protocol natively (tokio).
+    ServeNative(ServeArgs),
+    /// Serve the benchmark protocol with a guest component under wasio-host.
+    ServeWasm {
+        /// The command component to run.
+        component: PathBuf,
+        #[command(flatten)]
+        args: ServeArgs,
+    },
+    /// Run one workload against a server started by hand (for profiling).
+    Client {
+        /// `ADDR` or `unix:PATH`.
+        target: String,
+        /// echo, rr, up, down or frames.
+        workload: String,
+        /// Lines, round trips or bytes (each workload has a default).
+        count: Option<u64>,
+    },
+}
+
+/// What `run` measures and where it writes.
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Three smaller rounds, written to target/bench-quick/.
+    #[arg(long)]
+    quick: bool,
+    /// How many rounds (5, or 3 with --quick).
+    #[arg(long)]
+    rounds: Option<usize>,
+    /// Only the workloads whose names contain one of these.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Where the guest components are (target/wasm32-wasip2/component).
+    #[arg(long)]
+    artifacts: Option<PathBuf>,
+    /// Where results.json and chart.svg go (bench/).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1).peekable();
-    let result = match args.peek().map(String::as_str) {
-        Some("serve-native") => {
-            args.next();
-            ServeArgs::parse(&mut args).and_then(|a| native::serve(&a, a.naive))
-        }
-        Some("serve-wasm") => {
-            args.next();
-            match args.next() {
-                Some(component) => {
-                    ServeArgs::parse(&mut args).and_then(|a| wasm::serve(Path::new(&component), &a))
-                }
-                None => Err(anyhow::anyhow!("serve-wasm needs a component")),
-            }
-        }
-        Some("client") => {
-            args.next();
-            client_command(args.collect())
-        }
-        Some("run") => {
-            args.next();
-            run(args.collect())
-        }
-        _ => run(args.collect()),
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Run(cli.run)) {
+        Command::Run(args) => run(args),
+        Command::ServeNative(args) => native::serve(&args, args.naive),
+        Command::ServeWasm { component, args } => wasm::serve(&component, &args),
+        Command::Client {
+            target,
+            workload,
+            count,
+        } => client_command(&target, &workload, count),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -72,14 +112,6 @@ fn main() -> ExitCode {
     }
 }
 
-struct RunArgs {
-    plan: Plan,
-    quick: bool,
-    only: Option<String>,
-    artifacts: PathBuf,
-    out: PathBuf,
-}
-
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -87,44 +119,7 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
-fn parse_run(args: Vec<String>) -> anyhow::Result<RunArgs> {
-    let root = root();
-    let mut parsed = RunArgs {
-        plan: Plan::FULL,
-        quick: false,
-        only: None,
-        artifacts: root.join("target/wasm32-wasip2/component"),
-        out: root.join("bench"),
-    };
-    let mut out = None;
-    let mut rounds = None;
-    let mut iter = args.into_iter();
-    while let Some(flag) = iter.next() {
-        let mut value = || iter.next().with_context(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--quick" => parsed.quick = true,
-            "--rounds" => rounds = Some(value()?.parse()?),
-            "--only" => parsed.only = Some(value()?),
-            "--artifacts" => parsed.artifacts = value()?.into(),
-            "--out" => out = Some(PathBuf::from(value()?)),
-            other => anyhow::bail!("unknown argument {other:?}"),
-        }
-    }
-    if parsed.quick {
-        parsed.plan = Plan::QUICK;
-        parsed.out = root.join("target/bench-quick");
-    }
-    if let Some(rounds) = rounds {
-        parsed.plan.rounds = rounds;
-    }
-    if let Some(out) = out {
-        parsed.out = out;
-    }
-    Ok(parsed)
-}
-
-fn run(args: Vec<String>) -> anyhow::Result<()> {
-    let args = parse_run(args)?;
+fn run(args: RunArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -133,11 +128,25 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
 
 async fn drive(args: RunArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    let plan = args.plan;
+    let root = root();
+    let mut plan = if args.quick { Plan::QUICK } else { Plan::FULL };
+    if let Some(rounds) = args.rounds {
+        plan.rounds = rounds;
+    }
+    let out = args.out.clone().unwrap_or_else(|| {
+        root.join(if args.quick {
+            "target/bench-quick"
+        } else {
+            "bench"
+        })
+    });
     let socket_dir = tempfile::tempdir()?;
     let paths = Paths {
-        artifacts: args.artifacts.clone(),
-        python_server: workloads::python_server(&root()),
+        artifacts: args
+            .artifacts
+            .clone()
+            .unwrap_or_else(|| root.join("target/wasm32-wasip2/component")),
+        python_server: workloads::python_server(&root),
         socket_dir: socket_dir.path().to_owned(),
     };
     for kind in [Kind::Wasio, Kind::Raw] {
@@ -150,11 +159,7 @@ async fn drive(args: RunArgs) -> anyhow::Result<()> {
     }
     let workloads: Vec<Workload> = Workload::ALL
         .into_iter()
-        .filter(|w| {
-            args.only
-                .as_ref()
-                .is_none_or(|o| o.split(',').any(|part| w.name().contains(part)))
-        })
+        .filter(|w| args.only.is_empty() || args.only.iter().any(|part| w.name().contains(part)))
         .collect();
 
     let mut servers = HashMap::new();
@@ -196,7 +201,7 @@ async fn drive(args: RunArgs) -> anyhow::Result<()> {
     for (_, server) in servers {
         server.stop().await?;
     }
-    if args.only.is_none() {
+    if args.only.is_empty() {
         for (kind, unix) in [
             (Kind::Wasio, false),
             (Kind::Wasio, true),
@@ -233,11 +238,11 @@ async fn drive(args: RunArgs) -> anyhow::Result<()> {
             "largest_read": protocol::PIECE,
             "servers": "one process per kind; tokio and the wasio host on tokio's multi-threaded runtime (as `wasio run`), asyncio on its default loop",
             "client": "one native tokio client (current-thread runtime) in the driver process",
-            "guests": "built with the `component` profile (opt-level s, lto), run by wasio-host with its default limits, outside tokio's cooperative budget (tokio::task::unconstrained; inside it a poll over more than ~128 sockets livelocks)",
+            "guests": "built with the `component` profile (opt-level 3, lto), run by wasio-host with its default limits, outside tokio's cooperative budget (tokio::task::unconstrained; inside it a poll over more than ~128 sockets livelocks)",
         },
     });
-    std::fs::create_dir_all(&args.out)?;
-    let json_path = args.out.join("results.json");
+    std::fs::create_dir_all(&out)?;
+    let json_path = out.join("results.json");
     std::fs::write(
         &json_path,
         serde_json::to_string_pretty(&results.json(context))? + "\n",
@@ -247,7 +252,7 @@ async fn drive(args: RunArgs) -> anyhow::Result<()> {
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         plan.rounds
     );
-    let chart_path = args.out.join("chart.svg");
+    let chart_path = out.join("chart.svg");
     std::fs::write(&chart_path, results.chart(&title))?;
     println!("wrote {} and {}", json_path.display(), chart_path.display());
     Ok(())
@@ -293,21 +298,17 @@ fn machine() -> serde_json::Value {
 
 /// `client ADDR|unix:PATH WORKLOAD [COUNT]`: run one workload against a
 /// server started by hand.
-fn client_command(args: Vec<String>) -> anyhow::Result<()> {
-    let [target, workload, rest @ ..] = args.as_slice() else {
-        anyhow::bail!("usage: client ADDR|unix:PATH echo|rr|up|down|frames [COUNT]");
-    };
+fn client_command(target: &str, workload: &str, count: Option<u64>) -> anyhow::Result<()> {
     let target = match target.strip_prefix("unix:") {
         Some(path) => Target::Unix(path.into()),
         None => Target::Tcp(target.parse()?),
     };
-    let count: Option<u64> = rest.first().map(|c| c.parse()).transpose()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
         let started = Instant::now();
-        let figure = match workload.as_str() {
+        let figure = match workload {
             "echo" => workloads::line_echo(&target, count.unwrap_or(1_000_000)).await?,
             "rr" => {
                 workloads::request_response(&target, count.unwrap_or(20_000) as usize)

@@ -4,42 +4,29 @@
 use tokio::io::AsyncReadExt;
 
 /// Arguments of `serve-native` and `serve-wasm`.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, clap::Args)]
 pub struct ServeArgs {
     /// `HOST:PORT` to listen on (TCP).
+    #[arg(long)]
     pub listen: Option<String>,
     /// Unix socket path to listen on.
+    #[arg(long)]
     pub unix: Option<String>,
     /// Bind, report, exit (the start-up measurement).
+    #[arg(long)]
     pub startup: bool,
     /// Count the guest's host calls (guests only).
+    #[arg(long)]
     pub count_calls: bool,
     /// Write a perf map of the compiled guest code (guests only).
+    #[arg(long)]
     pub perf_map: bool,
     /// The native server writes each line with its own `write_all`.
+    #[arg(long)]
     pub naive: bool,
     /// Run the guest inside tokio's cooperative budget (see `wasm`).
+    #[arg(long)]
     pub coop_budget: bool,
-}
-
-impl ServeArgs {
-    /// Parse `--listen A --unix P --startup --count-calls --perf-map --naive --coop-budget`.
-    pub fn parse(args: &mut impl Iterator<Item = String>) -> anyhow::Result<Self> {
-        let mut parsed = Self::default();
-        while let Some(flag) = args.next() {
-            match flag.as_str() {
-                "--listen" => parsed.listen = args.next(),
-                "--unix" => parsed.unix = args.next(),
-                "--startup" => parsed.startup = true,
-                "--count-calls" => parsed.count_calls = true,
-                "--perf-map" => parsed.perf_map = true,
-                "--naive" => parsed.naive = true,
-                "--coop-budget" => parsed.coop_budget = true,
-                other => anyhow::bail!("unknown argument {other:?}"),
-            }
-        }
-        Ok(parsed)
-    }
 }
 
 /// Tell the driver an address is ready.

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use futures::future::join_all;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 use crate::client::Target;
@@ -405,7 +406,7 @@ pub async fn concurrency(kind: Kind, paths: &Paths, plan: &Plan) -> anyhow::Resu
             r.read_exact(&mut reply).await?;
             anyhow::Ok((r, w))
         });
-        for conn in futures_join_all(opened).await {
+        for conn in join_all(opened).await {
             conns.push(conn?);
         }
     }
@@ -464,33 +465,6 @@ pub async fn concurrency(kind: Kind, paths: &Paths, plan: &Plan) -> anyhow::Resu
             .push(("host calls/line", (after.calls - idle.calls) as f64 / lines));
     }
     Ok(sample)
-}
-
-/// Run every future in `futures` concurrently; their outputs in order.
-async fn futures_join_all<F: Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
-    let mut set = Vec::new();
-    for future in futures {
-        set.push(Box::pin(future));
-    }
-    let mut outputs: Vec<Option<F::Output>> = set.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (future, output) in set.iter_mut().zip(outputs.iter_mut()) {
-            if output.is_none() {
-                match future.as_mut().poll(cx) {
-                    std::task::Poll::Ready(value) => *output = Some(value),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.into_iter().map(|o| o.expect("ready")).collect()
 }
 
 /// Start-up: the median over `runs` of one instance of the cached
