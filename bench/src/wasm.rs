@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
-use wasio_host::{Host, HostConfig, HostState, NetworkPolicy, RunOptions, Stdin};
+use wasio_host::{Host, HostConfig, HostState, NetworkPolicy, RunOptions, Stdin, StdinReader};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{CallHook, Config, Engine, ProfilingStrategy, Store};
 use wasmtime_wasi::p2::bindings::Command;
@@ -86,10 +86,10 @@ pub fn serve(component: &Path, args: &ServeArgs) -> anyhow::Result<()> {
             drop(input);
             return guest.await?;
         }
-        let (stdin, input) = Stdin::pipe();
+        let (reader, input) = tokio::io::duplex(4096);
         let options = RunOptions {
             args: guest_args(component, args),
-            stdin,
+            stdin: Stdin::Reader(StdinReader::new(reader)),
             ..RunOptions::default()
         };
         let guest = {
@@ -111,7 +111,7 @@ pub fn serve(component: &Path, args: &ServeArgs) -> anyhow::Result<()> {
             }
         };
         answer_stats(&counters).await;
-        input.close();
+        drop(input);
         guest.await?
     })
 }

@@ -9,36 +9,30 @@
 //!
 //! A command component (one that exports `wasi:cli/run`) runs with
 //! [`Host::load`] and [`Loaded::run`]. Its standard I/O is the host's by
-//! default; [`RunOptions`] can instead feed stdin from bytes or a
-//! [pipe](Stdin::pipe) and [capture](Capture) stdout and stderr, readable
-//! while the guest runs:
+//! default; [`RunOptions`] can instead feed stdin from bytes or any
+//! [reader](StdinReader), and send stdout and stderr to any `wasmtime-wasi`
+//! output stream, such as a `MemoryOutputPipe` that keeps them in memory:
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use wasio_host::{Capture, Host, HostConfig, Output, RunOptions, Stdin};
+//! use wasio_host::{Host, HostConfig, Output, RunOptions, Stdin};
+//! use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 //!
 //! let mut config = HostConfig::default();
-//! config.policy.allow_listen("127.0.0.1:*".parse()?);
+//! config.policy.allow_connect("127.0.0.1:7878".parse()?);
 //! config.limits.max_memory = Some(64 << 20);
 //! let host = Host::new(config)?;
-//! let server = host.load("echo-server.wasm")?;
+//! let wcat = host.load("wcat.wasm")?;
 //!
-//! let stdout = Capture::new();
-//! let (stdin, input) = Stdin::pipe();
+//! let stdout = MemoryOutputPipe::new(1 << 20);
 //! let options = RunOptions {
-//!     args: ["echo-server.wasm", "--listen", "127.0.0.1:0"].map(String::from).to_vec(),
-//!     stdin,
-//!     stdout: Output::Capture(stdout.clone()),
+//!     args: ["wcat.wasm", "127.0.0.1", "7878"].map(String::from).to_vec(),
+//!     stdin: Stdin::Bytes(b"hello\n".to_vec()),
+//!     stdout: Output::stream(stdout.clone()),
 //!     ..RunOptions::default()
 //! };
-//! let running = tokio::spawn(async move { server.run(&options).await });
-//! let addr = stdout
-//!     .wait_for_line(|line| line.strip_prefix("listening on ").map(str::to_owned))
-//!     .await
-//!     .ok_or("the server exited before it listened")?;
-//! // ... talk to the server at `addr` ...
-//! input.close(); // echo-server stops at the end of its input
-//! let exit_code = running.await??;
+//! let exit_code = wcat.run(&options).await?;
+//! let echoed = stdout.contents(); // what the server sent back
 //! # Ok(()) }
 //! ```
 //!
@@ -101,7 +95,7 @@ pub use crate::limits::Limits;
 pub use crate::policy::NetworkPolicy;
 pub use crate::run::{DirMapping, RunOptions};
 pub use crate::state::{HostState, ResourceCounts};
-pub use crate::stdio::{Capture, Output, Stdin, StdinReader, StdinWriter};
+pub use crate::stdio::{Output, Stdin, StdinReader};
 
 /// How a [`Host`] treats every component it runs.
 #[derive(Clone, Debug, Default)]

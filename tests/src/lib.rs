@@ -1,6 +1,6 @@
 //! Shared pieces of the end-to-end suite: where the wasm artifacts are, a
-//! host configured for loopback, and native peers (tokio servers) that the
-//! components talk to.
+//! host configured for loopback, native peers (tokio servers) that the
+//! components talk to, and the guests' standard streams.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -9,6 +9,7 @@ pub mod component;
 pub mod hostile;
 pub mod load;
 pub mod peers;
+pub mod stdio;
 
 /// The directory holding the wasm artifacts `build.rs` built.
 pub fn artifacts() -> PathBuf {

@@ -4,18 +4,19 @@
 
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, DuplexStream};
 use tokio::net::{TcpStream, UnixStream};
 use tokio::task::JoinHandle;
-use wasio_host::{Capture, Host, Output, RunOptions, Stdin, StdinWriter};
+use wasio_host::{Host, Output, RunOptions, Stdin};
 use wasio_tests::peers::{self, Behaviour};
+use wasio_tests::stdio::{Capture, stdin_pipe};
 use wasio_tests::{artifact, loopback_host, within};
 
 /// A running echo-server: the addresses it announced, its input (closing
 /// it stops the server) and its exit code to come.
 struct EchoServer {
     addresses: Vec<String>,
-    stdin: StdinWriter,
+    stdin: DuplexStream,
     stderr: Capture,
     exit: JoinHandle<i32>,
 }
@@ -24,7 +25,7 @@ async fn echo_server(host: &Host, args: &[&str], expected_addresses: usize) -> E
     let program = host
         .load(artifact("echo-server.wasm"))
         .expect("load echo-server");
-    let (stdin, input) = Stdin::pipe();
+    let (stdin, input) = stdin_pipe();
     let stdout = Capture::new();
     let stderr = Capture::new();
     let mut argv = vec!["echo-server".to_owned()];
@@ -32,8 +33,8 @@ async fn echo_server(host: &Host, args: &[&str], expected_addresses: usize) -> E
     let options = RunOptions {
         args: argv,
         stdin,
-        stdout: stdout.clone().into(),
-        stderr: stderr.clone().into(),
+        stdout: stdout.output(),
+        stderr: stderr.output(),
         ..RunOptions::default()
     };
     let exit = tokio::spawn(async move { program.run(&options).await.expect("echo-server ran") });
@@ -58,7 +59,7 @@ async fn echo_server(host: &Host, args: &[&str], expected_addresses: usize) -> E
 impl EchoServer {
     /// Close its input and wait for a clean exit.
     async fn stop(self) -> Capture {
-        self.stdin.close();
+        drop(self.stdin);
         assert_eq!(
             self.exit.await.unwrap(),
             0,
@@ -240,7 +241,7 @@ async fn wcat_copies_stdin_to_the_peer_and_the_reply_to_stdout() {
         let options = RunOptions {
             args: vec!["wcat".into(), "127.0.0.1".into(), addr.port().to_string()],
             stdin: Stdin::Bytes(input.clone()),
-            stdout: stdout.clone().into(),
+            stdout: stdout.output(),
             stderr: Output::Null,
             ..RunOptions::default()
         };
@@ -265,7 +266,7 @@ async fn wcat_reports_a_refused_connection_in_one_line() {
             args: vec!["wcat".into(), "127.0.0.1".into(), closed.port().to_string()],
             stdin: Stdin::Null,
             stdout: Output::Null,
-            stderr: stderr.clone().into(),
+            stderr: stderr.output(),
             ..RunOptions::default()
         };
         assert_ne!(program.run(&options).await.unwrap(), 0);

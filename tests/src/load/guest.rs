@@ -4,19 +4,21 @@
 
 use std::time::Duration;
 
+use tokio::io::DuplexStream;
 use tokio::task::JoinHandle;
-use wasio_host::{Capture, Host, Output, RunOptions, Stdin, StdinWriter};
+use wasio_host::{Host, RunOptions};
 use wasmtime_wasi::I32Exit;
 use wasmtime_wasi::p2::bindings::Command;
 
 use super::REPLY_TIMEOUT;
+use crate::stdio::{Capture, stdin_pipe};
 
 /// A command component running in a task of its own, in a store that is
 /// kept so that what the instance used can be read once it has ended.
 #[derive(Debug)]
 pub struct Guest {
     name: String,
-    stdin: Option<StdinWriter>,
+    stdin: Option<DuplexStream>,
     stdout: Capture,
     stderr: Capture,
     task: JoinHandle<(Result<i32, wasio_host::Error>, usize)>,
@@ -42,15 +44,15 @@ impl Guest {
         let component = host
             .compile(crate::artifact(&format!("{name}.wasm")))
             .expect("compile the component");
-        let (stdin, input) = Stdin::pipe();
+        let (stdin, input) = stdin_pipe();
         let (stdout, stderr) = (Capture::new(), Capture::new());
         let options = RunOptions {
             args: std::iter::once(name.to_owned())
                 .chain(args.iter().cloned())
                 .collect(),
             stdin,
-            stdout: Output::Capture(stdout.clone()),
-            stderr: Output::Capture(stderr.clone()),
+            stdout: stdout.output(),
+            stderr: stderr.output(),
             ..RunOptions::default()
         };
         let mut store = host.new_store(&options).expect("a store");
@@ -145,9 +147,7 @@ impl Guest {
 
     /// End the guest's standard input (echo-server then stops).
     pub fn close_stdin(&mut self) {
-        if let Some(input) = self.stdin.take() {
-            input.close();
-        }
+        self.stdin = None;
     }
 
     /// Wait for the instance to end (at most `limit`).

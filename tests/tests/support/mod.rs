@@ -12,7 +12,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
-use wasio_host::{Capture, Host, Output, RunOptions, Stdin};
+use wasio_host::{Host, RunOptions, Stdin};
+use wasio_tests::stdio::Capture;
 
 /// The longest a test program may run before its test fails.
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(60);
@@ -49,8 +50,8 @@ pub fn start(host: &Host, name: &str, args: &[String]) -> Running {
             .chain(args.iter().cloned())
             .collect(),
         stdin: Stdin::Null,
-        stdout: Output::Capture(stdout.clone()),
-        stderr: Output::Capture(stderr.clone()),
+        stdout: stdout.output(),
+        stderr: stderr.output(),
         ..RunOptions::default()
     };
     let task = tokio::spawn(async move { program.run(&options).await });

@@ -1,10 +1,12 @@
-//! A guest's standard output or error kept in memory, readable by the host
-//! while the guest runs.
+//! A guest's standard output or error kept in memory, readable while the
+//! guest runs, and a pipe to its standard input: how the suite drives a
+//! command (waits for `listening on`, ends a server's input).
 //!
-//! [`Capture`] is the host's handle; each store it is given to writes
-//! through a [`CaptureSink`], one for the store's context and one for each
-//! stream the guest opens. Once a sink existed and every sink is gone (the
-//! stores were dropped), the output has ended and waiting for more returns.
+//! [`Capture`] is the test's handle; a guest writes through a
+//! `CaptureSink`: one in the [`Output`] the options carry (and so in each
+//! store made from them), one for each stream the guest opens. Once a sink
+//! existed and every sink is gone (the options and the stores were
+//! dropped), the output has ended and waiting for more returns.
 
 use std::fmt;
 use std::pin::Pin;
@@ -12,10 +14,22 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use tokio::io::AsyncWrite;
+use tokio::io::{AsyncWrite, DuplexStream};
 use tokio::sync::Notify;
+use wasio_host::{Output, Stdin, StdinReader};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
+
+/// How many bytes a [`stdin_pipe`] holds that the guest has not read yet;
+/// writing more waits for the guest.
+pub const STDIN_PIPE_CAPACITY: usize = 64 * 1024;
+
+/// A pipe to a guest's standard input: the guest reads what is written to
+/// the returned stream, and end-of-file once it is dropped.
+pub fn stdin_pipe() -> (Stdin, DuplexStream) {
+    let (reader, writer) = tokio::io::duplex(STDIN_PIPE_CAPACITY);
+    (Stdin::Reader(StdinReader::new(reader)), writer)
+}
 
 /// How many bytes a [`Capture::new`] keeps.
 pub const DEFAULT_CAPTURE_LIMIT: usize = 16 << 20;
@@ -23,7 +37,7 @@ pub const DEFAULT_CAPTURE_LIMIT: usize = 16 << 20;
 /// Output captured in memory: a cloneable handle that reads what the guest
 /// wrote so far, while it runs and after.
 ///
-/// Give a clone to [`Output::Capture`](super::Output::Capture) and keep one.
+/// Give [`Capture::output`] to the guest's options and keep the capture.
 /// Output past the limit is dropped and the guest's stream then reports
 /// closed (a Rust guest's `println!` panics on that).
 #[derive(Clone)]
@@ -130,7 +144,7 @@ impl Capture {
     /// once, without its line ending (invalid UTF-8 replaced).
     ///
     /// ```no_run
-    /// # async fn demo(stdout: wasio_host::Capture) {
+    /// # async fn demo(stdout: wasio_tests::stdio::Capture) {
     /// let addr = stdout
     ///     .wait_for_line(|line| line.strip_prefix("listening on ").map(str::to_owned))
     ///     .await
@@ -153,8 +167,13 @@ impl Capture {
         .await
     }
 
-    /// A new writing end for a store's context.
-    pub(crate) fn sink(&self) -> CaptureSink {
+    /// The guest's standard output or error, written to this capture.
+    pub fn output(&self) -> Output {
+        Output::stream(self.sink())
+    }
+
+    /// A new writing end.
+    fn sink(&self) -> CaptureSink {
         CaptureSink::new(Arc::clone(&self.shared))
     }
 }
@@ -210,7 +229,7 @@ impl State {
 /// The writing end of a [`Capture`]: the `wasi:cli` stdout (or stderr) of a
 /// store, and each output stream the guest gets from it. Writes complete at
 /// once; past the limit the stream reports closed.
-pub(crate) struct CaptureSink {
+struct CaptureSink {
     shared: Arc<Shared>,
 }
 

@@ -1,25 +1,14 @@
 //! What a guest's standard input, output and error are connected to: the
-//! host's own, nothing, bytes given up front, a pipe the host writes to
-//! while the guest runs, or a [`Capture`] the host reads while it runs.
-
-mod capture;
+//! host's own, nothing, bytes given up front, or any stream the embedder
+//! provides.
 
 use std::fmt;
-use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, DuplexStream};
+use tokio::io::AsyncRead;
 use wasmtime_wasi::WasiCtxBuilder;
-use wasmtime_wasi::cli::AsyncStdinStream;
+use wasmtime_wasi::cli::{AsyncStdinStream, StdoutStream};
 use wasmtime_wasi::p2::pipe::MemoryInputPipe;
-
-pub use self::capture::{Capture, DEFAULT_CAPTURE_LIMIT};
-
-/// How many bytes a [`Stdin::pipe`] holds that the guest has not read yet;
-/// writing more waits for the guest.
-pub const STDIN_PIPE_CAPACITY: usize = 64 * 1024;
 
 /// The guest's standard input.
 #[derive(Clone, Debug, Default)]
@@ -31,21 +20,11 @@ pub enum Stdin {
     Null,
     /// These bytes, then end-of-file. Each store reads them from the start.
     Bytes(Vec<u8>),
-    /// A stream the host feeds, such as the reading end of [`Stdin::pipe`].
+    /// A stream the host feeds (see [`StdinReader`]).
     Reader(StdinReader),
 }
 
 impl Stdin {
-    /// A pipe: the guest reads what the host writes to the [`StdinWriter`],
-    /// and end-of-file once the writer is closed (or dropped).
-    pub fn pipe() -> (Stdin, StdinWriter) {
-        let (reader, writer) = tokio::io::duplex(STDIN_PIPE_CAPACITY);
-        (
-            Stdin::Reader(StdinReader::new(reader)),
-            StdinWriter { writer },
-        )
-    }
-
     fn install(&self, builder: &mut WasiCtxBuilder) {
         match self {
             Stdin::Inherit => builder.inherit_stdin(),
@@ -56,7 +35,10 @@ impl Stdin {
     }
 }
 
-/// A host stream read as a guest's standard input.
+/// A host stream read as a guest's standard input: a pipe, a socket, a
+/// file. The guest reads end-of-file when the stream ends; for input the
+/// host writes while the guest runs, give it the reading end of
+/// `tokio::io::duplex` and drop the writing end to end the input.
 ///
 /// Reading starts when this is made, in a task on the current tokio runtime
 /// (or wasmtime-wasi's own when there is none). Clones share the stream and
@@ -81,62 +63,35 @@ impl fmt::Debug for StdinReader {
     }
 }
 
-/// The host's end of a [`Stdin::pipe`]: what is written here, the guest
-/// reads. Closing or dropping it gives the guest end-of-file once it has
-/// read the rest.
-///
-/// Writes wait while the pipe holds [`STDIN_PIPE_CAPACITY`] unread bytes.
-/// The reading end lives as long as any [`Stdin`] holding it (in
-/// [`RunOptions`](crate::RunOptions) or a store), even after the guest has
-/// exited; drop those too to make writes fail instead of wait.
-#[derive(Debug)]
-pub struct StdinWriter {
-    writer: DuplexStream,
-}
-
-impl StdinWriter {
-    /// Write all of `bytes`.
-    pub async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.writer.write_all(bytes).await
-    }
-
-    /// End the guest's input: it reads end-of-file after what was written.
-    pub fn close(self) {}
-}
-
-impl AsyncWrite for StdinWriter {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.writer).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.writer).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.writer).poll_shutdown(cx)
-    }
-}
-
 /// The guest's standard output or error.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub enum Output {
     /// The host process's own stream.
     #[default]
     Inherit,
     /// Discarded.
     Null,
-    /// Kept in memory: read it through (a clone of) the [`Capture`].
-    Capture(Capture),
+    /// Any `wasmtime-wasi` output stream, shared by every store the options
+    /// make: `MemoryOutputPipe` to keep the output in memory,
+    /// `AsyncStdoutStream` over a file, a socket or a pipe, or a type of
+    /// the embedder's own.
+    Stream(Arc<dyn StdoutStream + Sync>),
 }
 
-impl From<Capture> for Output {
-    fn from(capture: Capture) -> Self {
-        Output::Capture(capture)
+impl Output {
+    /// [`Output::Stream`] of `stream`.
+    pub fn stream(stream: impl StdoutStream + Sync + 'static) -> Self {
+        Output::Stream(Arc::new(stream))
+    }
+}
+
+impl fmt::Debug for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Output::Inherit => f.write_str("Inherit"),
+            Output::Null => f.write_str("Null"),
+            Output::Stream(_) => f.debug_tuple("Stream").finish_non_exhaustive(),
+        }
     }
 }
 
@@ -151,12 +106,12 @@ pub(crate) fn install(
     match stdout {
         Output::Inherit => builder.inherit_stdout(),
         Output::Null => builder.stdout(tokio::io::empty()),
-        Output::Capture(capture) => builder.stdout(capture.sink()),
+        Output::Stream(stream) => builder.stdout(Arc::clone(stream)),
     };
     match stderr {
         Output::Inherit => builder.inherit_stderr(),
         Output::Null => builder.stderr(tokio::io::empty()),
-        Output::Capture(capture) => builder.stderr(capture.sink()),
+        Output::Stream(stream) => builder.stderr(Arc::clone(stream)),
     };
 }
 
@@ -164,6 +119,7 @@ pub(crate) fn install(
 mod tests {
     use std::time::Duration;
 
+    use tokio::io::AsyncWriteExt;
     use wasmtime_wasi::cli::StdinStream;
     use wasmtime_wasi::p2::{InputStream, StreamError};
 
@@ -186,16 +142,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn pipe_delivers_writes_then_end_of_file_after_close() {
-        let (stdin, mut writer) = Stdin::pipe();
-        let Stdin::Reader(reader) = stdin else {
-            panic!("a pipe is read through a reader");
-        };
+    async fn reader_delivers_writes_then_end_of_file_after_close() {
+        let (reading, mut writing) = tokio::io::duplex(64);
+        let reader = StdinReader::new(reading);
         let mut stream = reader.stream.p2_stream();
-        writer.write_all(b"hello\n").await.unwrap();
+        writing.write_all(b"hello\n").await.unwrap();
         assert_eq!(read(&mut stream, 6).await, (b"hello\n".to_vec(), false));
-        writer.write_all(b"bye").await.unwrap();
-        writer.close();
+        writing.write_all(b"bye").await.unwrap();
+        drop(writing);
         assert_eq!(read(&mut stream, 10).await, (b"bye".to_vec(), true));
     }
 }
