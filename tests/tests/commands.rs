@@ -21,6 +21,8 @@ struct EchoServer {
     exit: JoinHandle<i32>,
 }
 
+/// Start echo-server with `args` and `--stop-on-eof`, and wait until it has
+/// announced `expected_addresses` addresses.
 async fn echo_server(host: &Host, args: &[&str], expected_addresses: usize) -> EchoServer {
     let program = host
         .load(artifact("echo-server.wasm"))
@@ -28,7 +30,7 @@ async fn echo_server(host: &Host, args: &[&str], expected_addresses: usize) -> E
     let (stdin, input) = stdin_pipe();
     let stdout = Capture::new();
     let stderr = Capture::new();
-    let mut argv = vec!["echo-server".to_owned()];
+    let mut argv = vec!["echo-server".to_owned(), "--stop-on-eof".to_owned()];
     argv.extend(args.iter().map(|a| a.to_string()));
     let options = RunOptions {
         args: argv,

@@ -183,8 +183,8 @@ fn assert_echoed(name: &str, output: &Output, input: &[u8]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stock_cli_runs_echo_server_for_native_clients_until_its_input_ends() {
     within(async {
-        let mut server =
-            EchoServer::spawn(stock_cli("echo-server.wasm", &["--listen", "127.0.0.1:0"]));
+        let args = ["--listen", "127.0.0.1:0", "--stop-on-eof"];
+        let mut server = EchoServer::spawn(stock_cli("echo-server.wasm", &args));
         let address = server.listening_on().await;
         assert!(address.starts_with("127.0.0.1:"), "{address}");
 
@@ -197,6 +197,35 @@ async fn stock_cli_runs_echo_server_for_native_clients_until_its_input_ends() {
 
         let (status, stderr) = server.stop().await;
         assert!(status.success(), "echo-server: {status}\n{stderr}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_cli_runs_echo_server_in_the_background_until_it_is_killed() {
+    within(async {
+        // As a script starts it with `&`: no terminal, input at its end.
+        let mut command = stock_cli("echo-server.wasm", &["--listen", "127.0.0.1:0"]);
+        command.stdin(Stdio::null());
+        let mut child = command.spawn().expect("start echo-server");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        let stderr = collect(child.stderr.take().unwrap());
+        let line = timeout(PROCESS_TIMEOUT, stdout.next_line())
+            .await
+            .expect("echo-server announced nothing in time")
+            .unwrap()
+            .expect("echo-server exited before listening");
+        let address = line.strip_prefix("listening on ").unwrap().to_owned();
+
+        for client in ["the first client", "the second client"] {
+            let stream = TcpStream::connect(&address).await.unwrap();
+            exchange(stream, &[client, "bye"]).await;
+        }
+        let running = child.try_wait().unwrap();
+        assert!(running.is_none(), "echo-server exited: {running:?}");
+
+        child.kill().await.unwrap();
+        assert_eq!(stderr.await.unwrap(), "");
     })
     .await;
 }
@@ -239,7 +268,7 @@ async fn wasio_run_runs_echo_server_on_a_unix_socket_and_removes_it() {
         let mut server = EchoServer::spawn(wasio_run(
             dir.path(),
             "echo-server-unix.wasm",
-            &["--unix", socket_arg],
+            &["--unix", socket_arg, "--stop-on-eof"],
         ));
         assert_eq!(server.listening_on().await, socket_arg);
 

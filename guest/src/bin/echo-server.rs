@@ -1,15 +1,18 @@
 //! echo-server: a line echo server on wasio's `start_server`.
 //!
 //! ```text
-//! echo-server [--listen HOST:PORT]... [--unix PATH] [--limit N] [--max-clients N]
+//! echo-server [--listen HOST:PORT]... [--unix PATH] [--limit N] [--max-clients N] [--stop-on-eof]
 //! ```
 //!
 //! Prints `listening on ADDR` once per bound address when ready, echoes each
-//! line back to its client, serves clients concurrently, and stops on end
-//! of input (stdin) or once `--max-clients` clients have come and gone. A
-//! line longer than the limit gets asyncio's treatment (`readline` discards
-//! it with a limit-overrun error): the client gets one error line for it
-//! and the connection goes on with the next line.
+//! line back to its client and serves clients concurrently until it is
+//! interrupted, or once `--max-clients` clients have come, or, with
+//! `--stop-on-eof`, at the end of its standard input (so that whoever
+//! started it with a pipe to its input stops it by closing the pipe; a
+//! server started in the background without one serves on). A line longer
+//! than the limit gets asyncio's treatment (`readline` discards it with a
+//! limit-overrun error): the client gets one error line for it and the
+//! connection goes on with the next line.
 
 use std::cell::{Cell, RefCell};
 use std::future::{Future, poll_fn};
@@ -21,14 +24,15 @@ use std::time::Duration;
 
 use wasio::{Error, Server, ServerOptions, StreamLimits, StreamReader, StreamWriter};
 
-const USAGE: &str =
-    "usage: echo-server [--listen HOST:PORT]... [--unix PATH] [--limit N] [--max-clients N]";
+const USAGE: &str = "usage: echo-server [--listen HOST:PORT]... [--unix PATH] [--limit N] \
+     [--max-clients N] [--stop-on-eof]";
 
 struct Args {
     listen: Vec<String>,
     unix: Option<String>,
     limit: Option<usize>,
     max_clients: Option<usize>,
+    stop_on_eof: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -37,6 +41,7 @@ fn parse_args() -> Result<Args, String> {
         unix: None,
         limit: None,
         max_clients: None,
+        stop_on_eof: false,
     };
     let mut iter = std::env::args().skip(1);
     while let Some(flag) = iter.next() {
@@ -52,6 +57,7 @@ fn parse_args() -> Result<Args, String> {
                         .map_err(|e| format!("--max-clients: {e}"))?,
                 );
             }
+            "--stop-on-eof" => args.stop_on_eof = true,
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -103,6 +109,20 @@ impl Signal {
             }
         })
         .await;
+    }
+}
+
+/// Complete at the end of standard input (or when it fails), discarding
+/// what it reads.
+async fn stdin_closed() {
+    let stdin = wasip2::cli::stdin::get_stdin();
+    let ready = Rc::new(stdin.subscribe());
+    loop {
+        match stdin.read(4096) {
+            Ok(bytes) if bytes.is_empty() => wasio::runtime::wait_for(ready.clone()).await,
+            Ok(_) => {}
+            Err(_) => return,
+        }
     }
 }
 
@@ -208,7 +228,14 @@ async fn serve(args: Args) -> Result<(), String> {
         }
     }
 
-    either(wasio::runtime::stdin_closed(), enough.wait()).await;
+    let end_of_input = async {
+        if args.stop_on_eof {
+            stdin_closed().await;
+        } else {
+            std::future::pending().await
+        }
+    };
+    either(end_of_input, enough.wait()).await;
     let clients_left = !enough.set.get();
     for server in &servers {
         server.close();

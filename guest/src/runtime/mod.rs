@@ -12,4 +12,4 @@ mod wait;
 pub use executor::{JoinHandle, block_on, run_until_stalled, spawn, turn};
 pub use time::{Sleep, deadline_after, nanos, sleep, timeout};
 pub(crate) use wait::Interest;
-pub use wait::{stdin_closed, wait_for};
+pub use wait::wait_for;

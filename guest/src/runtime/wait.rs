@@ -1,7 +1,5 @@
 //! `Interest`: a future's registration with the reactor, cancelled on drop;
-//! [`wait_for`], which waits on any `wasi:io` pollable; and
-//! [`stdin_closed`], the usual way for a server command to learn it should
-//! stop.
+//! and [`wait_for`], which waits on any `wasi:io` pollable.
 
 use std::future::poll_fn;
 use std::rc::Rc;
@@ -53,19 +51,4 @@ pub async fn wait_for(pollable: Rc<Pollable>) {
         }
     })
     .await;
-}
-
-/// Complete at the end of standard input (or when it fails), discarding
-/// what it reads: a server command's signal to stop, for runtimes that
-/// close a child's input to end it.
-pub async fn stdin_closed() {
-    let stdin = wasip2::cli::stdin::get_stdin();
-    let ready = Rc::new(stdin.subscribe());
-    loop {
-        match stdin.read(4096) {
-            Ok(bytes) if bytes.is_empty() => wait_for(ready.clone()).await,
-            Ok(_) => {}
-            Err(_) => return,
-        }
-    }
 }

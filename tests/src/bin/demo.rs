@@ -1,7 +1,8 @@
 //! `make run`: the echo-server component under `wasio run`, listening on
 //! loopback TCP and on a Unix socket in a temporary directory, with a
 //! native client exchanging lines over both. Prints the policy in force and
-//! the transcript, then stops the server by closing its input.
+//! the transcript, then stops the server by closing its input (the server
+//! runs with `--stop-on-eof`).
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -37,7 +38,7 @@ async fn main() -> anyhow::Result<()> {
     ];
     println!("policy: deny by default; {}", policy.join(" "));
     println!(
-        "$ wasio run {} dist/echo-server-unix.wasm --listen 127.0.0.1:0 --unix {}",
+        "$ wasio run {} dist/echo-server-unix.wasm --listen 127.0.0.1:0 --unix {} --stop-on-eof",
         policy.join(" "),
         socket.display()
     );
@@ -47,6 +48,7 @@ async fn main() -> anyhow::Result<()> {
         .arg(&component)
         .args(["--listen", "127.0.0.1:0", "--unix"])
         .arg(&socket)
+        .arg("--stop-on-eof")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .kill_on_drop(true)

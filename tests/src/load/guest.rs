@@ -81,10 +81,14 @@ impl Guest {
         }
     }
 
-    /// Start the echo-server component with `args` and wait until it has
-    /// announced `count` addresses; those addresses.
+    /// Start the echo-server component with `args` and `--stop-on-eof` (so
+    /// that [`Guest::stop`] stops it) and wait until it has announced
+    /// `count` addresses; those addresses.
     pub async fn echo_server(host: &Host, args: &[&str], count: usize) -> (Self, Vec<String>) {
-        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let args: Vec<String> = std::iter::once("--stop-on-eof")
+            .chain(args.iter().copied())
+            .map(str::to_owned)
+            .collect();
         let guest = Self::start(host, "echo-server", &args);
         let mut announced = Vec::new();
         let addresses = guest
@@ -145,7 +149,8 @@ impl Guest {
         self.task.is_finished()
     }
 
-    /// End the guest's standard input (echo-server then stops).
+    /// End the guest's standard input (echo-server with `--stop-on-eof`
+    /// then stops).
     pub fn close_stdin(&mut self) {
         self.stdin = None;
     }
