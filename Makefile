@@ -48,7 +48,7 @@ fuzz:
 ## soak: the long integrity run, 10,000 connections each way over TCP and Unix
 ## (release build); WASIO_SOAK_CONNECTIONS resizes it, WASIO_SOAK_SECONDS bounds each test
 soak: setup
-	cargo test -p wasio-tests --release --test soak -- --ignored --nocapture --test-threads 1
+	cargo test -p wasio-tests --release --test all -- soak:: --ignored --nocapture --test-threads 1
 
 ## bench: every workload against every subject, 5 rounds (release build; a few
 ## minutes); writes bench/results.json and bench/chart.svg

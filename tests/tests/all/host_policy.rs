@@ -6,8 +6,6 @@
 //! with nothing reaching the network. The `wasio run` CLI is checked end
 //! to end too: its help, its policy flags, its exit codes.
 
-mod support;
-
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -17,7 +15,7 @@ use std::time::Duration;
 
 use wasio_host::{Host, HostConfig, NetworkPolicy};
 
-use support::{run, run_command, start, wasio_cli};
+use crate::support::{programs, run, run_command, start, wasio_cli};
 
 const GREETING: &[u8] = b"hello from the guest\n";
 const IO_TIMEOUT: Duration = Duration::from_secs(20);
@@ -57,7 +55,7 @@ fn unix_policy(dir: &Path) -> NetworkPolicy {
 async fn expect(host: &Host, op: &str, target: &str, outcome: &str) {
     run(
         host,
-        "host_policy",
+        programs::HOST_POLICY,
         &[op.into(), target.into(), outcome.into()],
     )
     .await
@@ -152,7 +150,7 @@ async fn listen_and_exchange<S: Read + Write + Send + 'static>(
 ) {
     let running = start(
         host,
-        "host_policy",
+        programs::HOST_POLICY,
         &["listen".into(), target.into(), "ok".into()],
     );
     let addr = running.line_after("listening on ").await;
@@ -566,7 +564,7 @@ fn wasio_run_help_documents_the_policy_flags() {
 fn wasio_run_denies_by_default_and_logs_the_denial() {
     let (listener, addr) = tcp_listener("127.0.0.1");
     let target = addr.to_string();
-    let output = wasio_run(&[], "host_policy", &["connect", &target, "denied"]);
+    let output = wasio_run(&[], programs::HOST_POLICY, &["connect", &target, "denied"]);
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -582,7 +580,7 @@ fn wasio_run_allow_connect_lets_the_guest_connect() {
     let target = addr.to_string();
     let output = wasio_run(
         &["--allow-connect", &target],
-        "host_policy",
+        programs::HOST_POLICY,
         &["connect", &target, "ok"],
     );
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
@@ -598,14 +596,14 @@ fn wasio_run_allow_unix_lets_the_guest_connect_inside_only() {
     let allowed = dirs.allowed.to_str().unwrap();
     let output = wasio_run(
         &["--allow-unix", allowed],
-        "host_policy",
+        programs::HOST_POLICY,
         &["connect", &unix_target(&inside), "ok"],
     );
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
     assert_eq!(unix_greeting(&inside_listener), GREETING);
     let output = wasio_run(
         &["--allow-unix", allowed],
-        "host_policy",
+        programs::HOST_POLICY,
         &["connect", &unix_target(&outside), "denied"],
     );
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
@@ -616,7 +614,11 @@ fn wasio_run_allow_unix_lets_the_guest_connect_inside_only() {
 fn wasio_run_passes_the_guests_exit_code_through() {
     // Expecting success without a rule makes the program fail: exit 1.
     let (_listener, addr) = tcp_listener("127.0.0.1");
-    let output = wasio_run(&[], "host_policy", &["connect", &addr.to_string(), "ok"]);
+    let output = wasio_run(
+        &[],
+        programs::HOST_POLICY,
+        &["connect", &addr.to_string(), "ok"],
+    );
     assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("AccessDenied"), "{}", describe(&output));

@@ -11,6 +11,8 @@ use wasio_host::{Error, Host, HostConfig, Limits};
 use wasio_tests::load::{Endpoint, Guest, LineClient, REPLY_TIMEOUT};
 use wasio_tests::{loopback_policy, within};
 
+use crate::support::programs;
+
 /// A spinner given this many iterations runs until its CPU time is up.
 const FOREVER: &str = "18446744073709551615";
 const MEMORY_CAP: usize = 32 << 20;
@@ -82,14 +84,14 @@ async fn a_guest_that_traps_is_stopped_with_its_connections_closed_and_the_host_
     within(async {
         let host = host(Limits::default());
         let (target, accepted) = trap_peer().await;
-        let outcome = Guest::start(&host, "hard_trap", &[target, "0".into()])
+        let outcome = Guest::start(&host, programs::HARD_TRAP, &[target, "0".into()])
             .finish_within(REPLY_TIMEOUT)
             .await;
         assert_trap(&outcome);
         assert_closed(accepted.await.unwrap()).await;
 
         let (target, accepted) = trap_peer().await;
-        let next = Guest::start(&host, "hard_trap", &[target, "0".into()]);
+        let next = Guest::start(&host, programs::HARD_TRAP, &[target, "0".into()]);
         next.line_after("about to trap").await;
         assert_trap(&next.finish_within(REPLY_TIMEOUT).await);
         assert_closed(accepted.await.unwrap()).await;
@@ -112,9 +114,9 @@ async fn guests_that_trap_run_out_of_memory_or_spin_are_stopped_while_a_server_s
         steady.exchanges("before", 5).await;
 
         let (target, accepted) = trap_peer().await;
-        let trap = Guest::start(&host, "hard_trap", &[target, "500".into()]);
-        let hog = Guest::start(&host, "host_memory_hog", &["256".into()]);
-        let spin = Guest::start(&host, "host_spin", &[FOREVER.into()]);
+        let trap = Guest::start(&host, programs::HARD_TRAP, &[target, "500".into()]);
+        let hog = Guest::start(&host, programs::HOST_MEMORY_HOG, &["256".into()]);
+        let spin = Guest::start(&host, programs::HOST_SPIN, &[FOREVER.into()]);
         trap.line_after("about to trap").await;
         steady.exchanges("during", 20).await;
 
@@ -147,11 +149,11 @@ async fn guests_that_trap_run_out_of_memory_or_spin_are_stopped_while_a_server_s
         next.finish().await;
         server.stop().await.assert_success();
         // And a new instance of each kind runs to its end.
-        Guest::start(&host, "host_spin", &["1000".into()])
+        Guest::start(&host, programs::HOST_SPIN, &["1000".into()])
             .finish_within(REPLY_TIMEOUT)
             .await
             .assert_success();
-        Guest::start(&host, "host_memory_hog", &["4".into()])
+        Guest::start(&host, programs::HOST_MEMORY_HOG, &["4".into()])
             .finish_within(REPLY_TIMEOUT)
             .await
             .assert_success();

@@ -5,8 +5,6 @@
 //! limit the guest's connect, and a server's accept, fail with the host's
 //! limit error while the connections already open go on.
 
-mod support;
-
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::net::UnixListener;
@@ -17,7 +15,7 @@ use wasio_host::{Host, HostConfig, Limits, NetworkPolicy};
 use wasio_tests::peers::{self, Behaviour};
 use wasio_tests::{loopback_policy, target};
 
-use support::{run, run_command, start, wasio_cli};
+use crate::support::{programs, run, run_command, start, wasio_cli};
 
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -43,7 +41,7 @@ async fn guest_over_its_memory_cap_is_stopped_and_the_host_runs_the_next() {
         ..Limits::default()
     };
     let host = host(limits, NetworkPolicy::deny_all());
-    let hog = run(&host, "host_memory_hog", &["256".into()]).await;
+    let hog = run(&host, programs::HOST_MEMORY_HOG, &["256".into()]).await;
     match &hog.result {
         Err(error @ wasio_host::Error::Memory { limit, .. }) => {
             assert_eq!(limit.limit, cap);
@@ -53,7 +51,7 @@ async fn guest_over_its_memory_cap_is_stopped_and_the_host_runs_the_next() {
         }
         other => panic!("want the memory error, got {other:?}\n{}", hog.output()),
     }
-    let next = run(&host, "host_memory_hog", &["4".into()]).await;
+    let next = run(&host, programs::HOST_MEMORY_HOG, &["4".into()]).await;
     next.assert_success();
     assert!(
         next.stdout.contains("ok: allocated 4 MiB"),
@@ -70,7 +68,7 @@ async fn spinning_guest_is_stopped_and_the_host_runs_the_next() {
         ..Limits::default()
     };
     let host = host(limits, NetworkPolicy::deny_all());
-    let spin = run(&host, "host_spin", &[FOREVER.into()]).await;
+    let spin = run(&host, programs::HOST_SPIN, &[FOREVER.into()]).await;
     match &spin.result {
         Err(error @ wasio_host::Error::CpuTime(exceeded)) => {
             assert_eq!(exceeded.limit, budget);
@@ -79,7 +77,7 @@ async fn spinning_guest_is_stopped_and_the_host_runs_the_next() {
         }
         other => panic!("want the CPU time error, got {other:?}\n{}", spin.output()),
     }
-    let next = run(&host, "host_spin", &["1000".into()]).await;
+    let next = run(&host, programs::HOST_SPIN, &["1000".into()]).await;
     next.assert_success();
 }
 
@@ -94,7 +92,7 @@ async fn spinning_guest_yields_so_another_instance_is_served() {
     };
     let host = host(limits, loopback_policy(None));
     let addr = peers::tcp("127.0.0.1", Behaviour::LineEcho).await.unwrap();
-    let spinner = start(&host, "host_spin", &[FOREVER.into()]);
+    let spinner = start(&host, programs::HOST_SPIN, &[FOREVER.into()]);
     tokio::task::yield_now().await;
     let client = run(&host, "client_lines", &[target(addr), "100".into()]).await;
     client.assert_success();
@@ -110,7 +108,10 @@ fn wasio_run_stops_a_spinning_guest_with_exit_status_134() {
     let output = run_command(
         Command::new(wasio_cli())
             .args(["run", "--cpu-time-limit", "0.2"])
-            .arg(wasio_tests::artifact("host_spin.wasm"))
+            .arg(wasio_tests::artifact(&format!(
+                "{}.wasm",
+                programs::HOST_SPIN
+            )))
             .arg(FOREVER)
             .env("RUST_BACKTRACE", "0"),
     );
@@ -147,7 +148,7 @@ async fn tcp_connection_past_the_limit_fails_in_the_guest_until_one_closes() {
     let addr = listener.local_addr().unwrap();
     let host = host(connection_limit(3), loopback_policy(None));
     let args = [target(addr), "3".into()];
-    run(&host, "host_max_connections", &args)
+    run(&host, programs::HOST_MAX_CONNECTIONS, &args)
         .await
         .assert_success();
     // Three, then one more after closing one: the refused one never left.
@@ -162,7 +163,7 @@ async fn unix_connection_past_the_limit_fails_in_the_guest_until_one_closes() {
     listener.set_nonblocking(true).unwrap();
     let host = host(connection_limit(3), loopback_policy(Some(dir.path())));
     let args = [format!("unix:{}", path.display()), "3".into()];
-    run(&host, "host_max_connections", &args)
+    run(&host, programs::HOST_MAX_CONNECTIONS, &args)
         .await
         .assert_success();
     assert_eq!(queued(|| listener.accept()), 4);
@@ -222,7 +223,7 @@ async fn served(addr: &str) {
 async fn accept_past_the_limit_refuses_the_client_and_the_next_is_served() {
     // The listening socket counts: two allows it and one client.
     let host = host(connection_limit(2), loopback_policy(None));
-    let server = start(&host, "host_limit_accept", &[]);
+    let server = start(&host, programs::HOST_LIMIT_ACCEPT, &[]);
     let addr = server.line_after("listening on ").await;
     first_served_second_refused(&addr).await;
     server.line_after("released the first client").await;
@@ -233,7 +234,7 @@ async fn accept_past_the_limit_refuses_the_client_and_the_next_is_served() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_server_goes_on_serving_after_a_client_past_the_limit() {
     let host = host(connection_limit(2), loopback_policy(None));
-    let server = start(&host, "host_limit_server", &[]);
+    let server = start(&host, programs::HOST_LIMIT_SERVER, &[]);
     let addr = server.line_after("listening on ").await;
     first_served_second_refused(&addr).await;
     server.line_after("closed client 1").await;

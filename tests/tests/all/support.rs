@@ -1,9 +1,7 @@
-//! Shared by the host and hostile-peer suites: running a test program with
-//! its output captured (so that a failure shows what the guest saw), and
-//! finding the `wasio` CLI.
-
-// Each suite uses part of this module.
-#![allow(dead_code)]
+//! The harness the suites share: the test programs by name, tests
+//! generated for both transports, running a test program with its output
+//! captured (so that a failure shows what the guest saw), and finding the
+//! `wasio` CLI.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -14,6 +12,39 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 use wasio_host::{Host, RunOptions, Stdin};
 use wasio_tests::stdio::Capture;
+
+/// The test programs of `test-programs/src/bin`, one constant each, which
+/// `tests/build.rs` generates. A program that no test runs leaves its
+/// constant unused, which fails the build: every program has a test.
+#[deny(dead_code)]
+pub mod programs {
+    include!(concat!(env!("OUT_DIR"), "/programs.rs"));
+}
+
+/// Tests that run one body over TCP and over Unix sockets: each
+/// `name => body;` becomes a module `name` with the tests `over_tcp` and
+/// `over_unix`, which run `body(Transport::Tcp)` and
+/// `body(Transport::Unix)` within the suite's deadline. Doc comments
+/// before `name` document the module.
+macro_rules! over_tcp_and_unix {
+    ($($(#[$meta:meta])* $name:ident => $body:ident;)+) => {$(
+        $(#[$meta])*
+        mod $name {
+            use wasio_tests::hostile::Transport;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn over_tcp() {
+                wasio_tests::within(super::$body(Transport::Tcp)).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn over_unix() {
+                wasio_tests::within(super::$body(Transport::Unix)).await;
+            }
+        }
+    )+};
+}
+pub(crate) use over_tcp_and_unix;
 
 /// The longest a test program may run before its test fails.
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(60);

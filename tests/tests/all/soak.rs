@@ -22,7 +22,9 @@ use wasio_tests::hostile::Transport;
 use wasio_tests::load::{
     self, Endpoint, Guest, LoadPlan, LoadReport, NativePeer, PeerScript, Sizes, within_for,
 };
-use wasio_tests::{loopback_policy, within};
+use wasio_tests::loopback_policy;
+
+use crate::support::{over_tcp_and_unix, programs};
 
 const MAX_PAYLOAD: usize = 1 << 20;
 /// echo-server's line limit: above any payload, so that arbitrary bytes
@@ -111,7 +113,7 @@ async fn through_native_echo(transport: Transport, plan: LoadPlan) -> LoadReport
         plan.sizes.name().to_owned(),
     ];
     let started = Instant::now();
-    let outcome = Guest::start(&host, "hard_soak_client", &args)
+    let outcome = Guest::start(&host, programs::HARD_SOAK_CLIENT, &args)
         .finish_within(Duration::MAX)
         .await;
     let elapsed = started.elapsed();
@@ -138,24 +140,17 @@ async fn through_native_echo(transport: Transport, plan: LoadPlan) -> LoadReport
     report
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn echo_server_returns_every_random_payload_intact_over_tcp() {
-    within(through_echo_server(Transport::Tcp, SHORT)).await;
+async fn echo_server_short(transport: Transport) {
+    through_echo_server(transport, SHORT).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn echo_server_returns_every_random_payload_intact_over_unix() {
-    within(through_echo_server(Transport::Unix, SHORT)).await;
+async fn guest_client_short(transport: Transport) {
+    through_native_echo(transport, SHORT).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn guest_client_gets_every_random_payload_back_intact_over_tcp() {
-    within(through_native_echo(Transport::Tcp, SHORT)).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn guest_client_gets_every_random_payload_back_intact_over_unix() {
-    within(through_native_echo(Transport::Unix, SHORT)).await;
+over_tcp_and_unix! {
+    echo_server_returns_every_random_payload_intact => echo_server_short;
+    guest_client_gets_every_random_payload_back_intact => guest_client_short;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,8 +1,11 @@
 //! Guest-side test programs (wasio's Rust API inside a component) against
 //! native tokio peers, run in-process by the wasio host.
 
+use wasio_tests::hostile::Transport;
 use wasio_tests::peers::{self, Behaviour};
 use wasio_tests::{loopback_host, run_program, target, within};
+
+use crate::support::{over_tcp_and_unix, programs};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_lines_over_ipv4() {
@@ -10,7 +13,7 @@ async fn client_lines_over_ipv4() {
         let addr = peers::tcp("127.0.0.1", Behaviour::LineEcho).await.unwrap();
         let code = run_program(
             &loopback_host(None),
-            "client_lines",
+            programs::CLIENT_LINES,
             &[target(addr), "1000".into()],
         )
         .await;
@@ -25,7 +28,7 @@ async fn client_lines_over_ipv6() {
         let addr = peers::tcp("::1", Behaviour::LineEcho).await.unwrap();
         let code = run_program(
             &loopback_host(None),
-            "client_lines",
+            programs::CLIENT_LINES,
             &[target(addr), "100".into()],
         )
         .await;
@@ -39,7 +42,12 @@ async fn client_lines_to_localhost_by_name() {
     within(async {
         let addr = peers::tcp("127.0.0.1", Behaviour::LineEcho).await.unwrap();
         let name = format!("localhost:{}", addr.port());
-        let code = run_program(&loopback_host(None), "client_lines", &[name, "100".into()]).await;
+        let code = run_program(
+            &loopback_host(None),
+            programs::CLIENT_LINES,
+            &[name, "100".into()],
+        )
+        .await;
         assert_eq!(code, 0);
     })
     .await;
@@ -54,7 +62,7 @@ async fn client_lines_over_unix() {
         let target = format!("unix:{}", path.display());
         let code = run_program(
             &loopback_host(Some(dir.path())),
-            "client_lines",
+            programs::CLIENT_LINES,
             &[target, "1000".into()],
         )
         .await;
@@ -68,90 +76,58 @@ async fn many_concurrent_clients_in_one_component() {
     within(async {
         let addr = peers::tcp("127.0.0.1", Behaviour::LineEcho).await.unwrap();
         let args = [target(addr), "150".into(), "20".into()];
-        let code = run_program(&loopback_host(None), "concurrent_clients", &args).await;
+        let code = run_program(&loopback_host(None), programs::CONCURRENT_CLIENTS, &args).await;
         assert_eq!(code, 0);
     })
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bulk_transfer_64_mib_each_way_over_tcp() {
-    within(async {
-        let addr = peers::tcp("127.0.0.1", Behaviour::HashThenSend { mib: 64 })
-            .await
-            .unwrap();
-        let code = run_program(
-            &loopback_host(None),
-            "bulk_transfer",
-            &[target(addr), "64".into()],
-        )
-        .await;
-        assert_eq!(code, 0);
-    })
-    .await;
+async fn bulk_transfer_64_mib_each_way(transport: Transport) {
+    let dir = tempfile::tempdir().unwrap();
+    let (target, unix_dir) = match transport {
+        Transport::Tcp => {
+            let addr = peers::tcp("127.0.0.1", Behaviour::HashThenSend { mib: 64 })
+                .await
+                .unwrap();
+            (target(addr), None)
+        }
+        Transport::Unix => {
+            let path = dir.path().join("bulk.sock");
+            peers::unix(&path, Behaviour::HashThenSend { mib: 64 })
+                .await
+                .unwrap();
+            (format!("unix:{}", path.display()), Some(dir.path()))
+        }
+    };
+    let args = [target, "64".into()];
+    let code = run_program(&loopback_host(unix_dir), programs::BULK_TRANSFER, &args).await;
+    assert_eq!(code, 0);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bulk_transfer_64_mib_each_way_over_unix() {
-    within(async {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("bulk.sock");
-        peers::unix(&path, Behaviour::HashThenSend { mib: 64 })
-            .await
-            .unwrap();
-        let target = format!("unix:{}", path.display());
-        let code = run_program(
-            &loopback_host(Some(dir.path())),
-            "bulk_transfer",
-            &[target, "64".into()],
-        )
-        .await;
-        assert_eq!(code, 0);
-    })
-    .await;
+over_tcp_and_unix! {
+    bulk_transfer_64_mib_each_way => bulk_transfer_64_mib_each_way;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn futures_io_traits_and_asyncio_reads_share_one_buffer() {
     within(async {
         let addr = peers::tcp("127.0.0.1", Behaviour::LineEcho).await.unwrap();
-        let code = run_program(&loopback_host(None), "futures_io", &[target(addr)]).await;
+        let code = run_program(&loopback_host(None), programs::FUTURES_IO, &[target(addr)]).await;
         assert_eq!(code, 0);
     })
     .await;
-}
-
-/// Every program in test-programs/ runs in some test: a program that no
-/// test names would silently test nothing.
-#[test]
-fn every_test_program_has_a_test() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut suites = String::new();
-    for entry in std::fs::read_dir(root.join("tests/tests")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "rs") {
-            suites.push_str(&std::fs::read_to_string(path).unwrap());
-        }
-    }
-    let mut missing = Vec::new();
-    for entry in std::fs::read_dir(root.join("test-programs/src/bin")).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-        if !suites.contains(&format!("\"{name}\"")) {
-            missing.push(name);
-        }
-    }
-    assert!(
-        missing.is_empty(),
-        "test programs no test runs: {missing:?}"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_waiting_read_is_an_error_not_a_hang() {
     within(async {
         let addr = peers::tcp("127.0.0.1", Behaviour::LineEcho).await.unwrap();
-        let code = run_program(&loopback_host(None), "concurrent_reads", &[target(addr)]).await;
+        let code = run_program(
+            &loopback_host(None),
+            programs::CONCURRENT_READS,
+            &[target(addr)],
+        )
+        .await;
         assert_eq!(code, 0);
     })
     .await;

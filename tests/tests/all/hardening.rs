@@ -18,7 +18,7 @@
 //!   denial: each gives its documented error.
 //!
 //! The client-side reset, half-close and write-after-close cases are in
-//! `hostile_peers.rs`.
+//! `hostile_peers`.
 
 use std::path::Path;
 use std::time::Duration;
@@ -32,6 +32,8 @@ use wasio_tests::load::{
     read_to_end_within, write_repeated,
 };
 use wasio_tests::{loopback_policy, within};
+
+use crate::support::{over_tcp_and_unix, programs};
 
 /// asyncio's default limit, which echo-server and the programs keep.
 const LIMIT: usize = 64 * 1024;
@@ -221,14 +223,8 @@ async fn echo_server_long_line(transport: Transport) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn echo_server_answers_a_100_mib_line_with_one_error_in_bounded_memory_over_tcp() {
-    within(echo_server_long_line(Transport::Tcp)).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn echo_server_answers_a_100_mib_line_with_one_error_in_bounded_memory_over_unix() {
-    within(echo_server_long_line(Transport::Unix)).await;
+over_tcp_and_unix! {
+    echo_server_answers_a_100_mib_line_with_one_error_in_bounded_memory => echo_server_long_line;
 }
 
 async fn client_long_line(transport: Transport) {
@@ -249,9 +245,13 @@ async fn client_long_line(transport: Transport) {
             length.to_string(),
             "50".into(),
         ];
-        let outcome = Guest::start(&host(tight_memory(), &dirs), "hard_long_line", &args)
-            .finish_within(REPLY_TIMEOUT)
-            .await;
+        let outcome = Guest::start(
+            &host(tight_memory(), &dirs),
+            programs::HARD_LONG_LINE,
+            &args,
+        )
+        .finish_within(REPLY_TIMEOUT)
+        .await;
         outcome.assert_success();
         println!(
             "hard_long_line over {transport:?}: {}",
@@ -275,14 +275,8 @@ async fn client_long_line(transport: Transport) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn client_readline_gets_limit_overrun_for_a_100_mib_line_in_bounded_memory_over_tcp() {
-    within(client_long_line(Transport::Tcp)).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn client_readline_gets_limit_overrun_for_a_100_mib_line_in_bounded_memory_over_unix() {
-    within(client_long_line(Transport::Unix)).await;
+over_tcp_and_unix! {
+    client_readline_gets_limit_overrun_for_a_100_mib_line_in_bounded_memory => client_long_line;
 }
 
 // --- slowloris ---------------------------------------------------------------
@@ -329,14 +323,8 @@ async fn echo_server_slowloris(transport: Transport) {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn echo_server_serves_others_while_slowloris_clients_drip_over_tcp() {
-    within(echo_server_slowloris(Transport::Tcp)).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn echo_server_serves_others_while_slowloris_clients_drip_over_unix() {
-    within(echo_server_slowloris(Transport::Unix)).await;
+over_tcp_and_unix! {
+    echo_server_serves_others_while_slowloris_clients_drip => echo_server_slowloris;
 }
 
 async fn client_slow_peer(transport: Transport) {
@@ -351,20 +339,18 @@ async fn client_slow_peer(transport: Transport) {
         .unwrap();
     let dirs: Vec<&Path> = peer.unix_dir().into_iter().chain(echo.unix_dir()).collect();
     let args = [peer.target(), echo.target(), "50".into(), line.into()];
-    Guest::start(&host(Limits::default(), &dirs), "hard_slow_peer", &args)
-        .finish_within(REPLY_TIMEOUT)
-        .await
-        .assert_success();
+    Guest::start(
+        &host(Limits::default(), &dirs),
+        programs::HARD_SLOW_PEER,
+        &args,
+    )
+    .finish_within(REPLY_TIMEOUT)
+    .await
+    .assert_success();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn client_reads_a_dripped_line_and_serves_others_meanwhile_over_tcp() {
-    within(client_slow_peer(Transport::Tcp)).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn client_reads_a_dripped_line_and_serves_others_meanwhile_over_unix() {
-    within(client_slow_peer(Transport::Unix)).await;
+over_tcp_and_unix! {
+    client_reads_a_dripped_line_and_serves_others_meanwhile => client_slow_peer;
 }
 
 // --- past the connection limit -----------------------------------------------
@@ -424,14 +410,8 @@ async fn echo_server_connection_limit(transport: Transport) {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn echo_server_refuses_idle_clients_past_the_limit_and_serves_the_rest_over_tcp() {
-    within(echo_server_connection_limit(Transport::Tcp)).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn echo_server_refuses_idle_clients_past_the_limit_and_serves_the_rest_over_unix() {
-    within(echo_server_connection_limit(Transport::Unix)).await;
+over_tcp_and_unix! {
+    echo_server_refuses_idle_clients_past_the_limit_and_serves_the_rest => echo_server_connection_limit;
 }
 
 // --- resets, half-closes, vanished peers -------------------------------------
@@ -458,14 +438,8 @@ async fn echo_server_reset_mid_line(transport: Transport) {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn echo_server_reports_a_reset_mid_line_and_serves_on_over_tcp() {
-    within(echo_server_reset_mid_line(Transport::Tcp)).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn echo_server_reports_a_reset_mid_line_and_serves_on_over_unix() {
-    within(echo_server_reset_mid_line(Transport::Unix)).await;
+over_tcp_and_unix! {
+    echo_server_reports_a_reset_mid_line_and_serves_on => echo_server_reset_mid_line;
 }
 
 async fn echo_server_half_close(transport: Transport) {
@@ -486,14 +460,8 @@ async fn echo_server_half_close(transport: Transport) {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn echo_server_echoes_everything_after_a_half_close_then_ends_over_tcp() {
-    within(echo_server_half_close(Transport::Tcp)).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn echo_server_echoes_everything_after_a_half_close_then_ends_over_unix() {
-    within(echo_server_half_close(Transport::Unix)).await;
+over_tcp_and_unix! {
+    echo_server_echoes_everything_after_a_half_close_then_ends => echo_server_half_close;
 }
 
 /// Lines of 64 bytes, `count` of them.
@@ -553,14 +521,8 @@ async fn echo_server_write_after_close(transport: Transport) {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn echo_server_writing_to_a_closed_peer_gets_an_error_not_a_spin_over_tcp() {
-    within(echo_server_write_after_close(Transport::Tcp)).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn echo_server_writing_to_a_closed_peer_gets_an_error_not_a_spin_over_unix() {
-    within(echo_server_write_after_close(Transport::Unix)).await;
+over_tcp_and_unix! {
+    echo_server_writing_to_a_closed_peer_gets_an_error_not_a_spin => echo_server_write_after_close;
 }
 
 // --- a peer that never reads -------------------------------------------------
@@ -594,14 +556,8 @@ async fn echo_server_never_reading_client(transport: Transport) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn echo_server_stalls_a_client_that_never_reads_in_bounded_memory_over_tcp() {
-    within(echo_server_never_reading_client(Transport::Tcp)).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn echo_server_stalls_a_client_that_never_reads_in_bounded_memory_over_unix() {
-    within(echo_server_never_reading_client(Transport::Unix)).await;
+over_tcp_and_unix! {
+    echo_server_stalls_a_client_that_never_reads_in_bounded_memory => echo_server_never_reading_client;
 }
 
 async fn client_never_reading_peer(transport: Transport) {
@@ -611,9 +567,13 @@ async fn client_never_reading_peer(transport: Transport) {
     let dirs: Vec<&Path> = peer.unix_dir().into_iter().collect();
     let args = [peer.target(), (16 * 1024).to_string()];
     // It needs a second or two; abort must not leave it waiting.
-    let outcome = Guest::start(&host(tight_memory(), &dirs), "hard_never_reads", &args)
-        .finish_within(Duration::from_secs(15))
-        .await;
+    let outcome = Guest::start(
+        &host(tight_memory(), &dirs),
+        programs::HARD_NEVER_READS,
+        &args,
+    )
+    .finish_within(Duration::from_secs(15))
+    .await;
     outcome.assert_success();
     println!(
         "hard_never_reads over {transport:?}: {}",
@@ -621,14 +581,8 @@ async fn client_never_reading_peer(transport: Transport) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn client_drain_blocks_within_the_high_water_mark_and_abort_closes_over_tcp() {
-    within(client_never_reading_peer(Transport::Tcp)).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn client_drain_blocks_within_the_high_water_mark_and_abort_closes_over_unix() {
-    within(client_never_reading_peer(Transport::Unix)).await;
+over_tcp_and_unix! {
+    client_drain_blocks_within_the_high_water_mark_and_abort_closes => client_never_reading_peer;
 }
 
 // --- faults ------------------------------------------------------------------
@@ -640,9 +594,13 @@ async fn peer_killed(transport: Transport) {
         .unwrap();
     let dirs: Vec<&Path> = peer.unix_dir().into_iter().collect();
     let args = [peer.target(), most.to_string()];
-    let outcome = Guest::start(&host(Limits::default(), &dirs), "hard_peer_killed", &args)
-        .finish_within(REPLY_TIMEOUT)
-        .await;
+    let outcome = Guest::start(
+        &host(Limits::default(), &dirs),
+        programs::HARD_PEER_KILLED,
+        &args,
+    )
+    .finish_within(REPLY_TIMEOUT)
+    .await;
     outcome.assert_success();
     println!(
         "hard_peer_killed over {transport:?}: {}",
@@ -650,14 +608,8 @@ async fn peer_killed(transport: Transport) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn peer_killed_mid_transfer_gives_its_bytes_then_connection_reset_over_tcp() {
-    within(peer_killed(Transport::Tcp)).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn peer_killed_mid_transfer_gives_its_bytes_then_connection_reset_over_unix() {
-    within(peer_killed(Transport::Unix)).await;
+over_tcp_and_unix! {
+    peer_killed_mid_transfer_gives_its_bytes_then_connection_reset => peer_killed;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -692,7 +644,7 @@ async fn echo_server_serves_on_after_its_socket_file_is_removed_and_closes_clean
 /// Run `hard_connect_error` against `target` on `host`, expecting `error`.
 async fn connect_error(host: &Host, target: &str, error: &str) {
     let args = [target.to_owned(), error.to_owned()];
-    let outcome = Guest::start(host, "hard_connect_error", &args)
+    let outcome = Guest::start(host, programs::HARD_CONNECT_ERROR, &args)
         .finish_within(REPLY_TIMEOUT)
         .await;
     outcome.assert_success();
