@@ -24,16 +24,19 @@ run: build
 	@target/debug/demo
 
 ## test: every test suite: core, host, components end to end, the example
+## (each test in a process of its own; the doc examples through cargo test)
 test: build
-	cargo test --no-fail-fast
-	CARGO_TARGET_WASM32_WASIP2_RUNNER=wasmtime cargo test -p redis-client --target wasm32-wasip2
+	cargo nextest run --no-fail-fast
+	cargo test --doc
+	CARGO_TARGET_WASM32_WASIP2_RUNNER=wasmtime cargo test -p redis-client --target wasm32-wasip2 --profile component
 
-## lint: formatting, clippy on the host and the wasm target, WIT checks
+## lint: formatting, clippy on the host and the wasm target (at the component
+## profile, whose proc macros `make build` built), WIT checks
 lint: setup
 	cargo fmt --all -- --check
-	cargo clippy -p wasio -p wasio-host -p wasio-tests -p wasio-bench --all-targets -- -D warnings
-	cargo clippy -p wasio -p wasio-test-programs -p wasio-bench-guest --target wasm32-wasip2 --all-targets --features wasio/component,wasio/unix,wasio/cli -- -D warnings
-	cargo clippy -p redis-client --target wasm32-wasip2 --all-targets -- -D warnings
+	cargo clippy -p wasio -p wasio-host -p wasio-tests -p wasio-bench -p wasio-plug --all-targets -- -D warnings
+	cargo clippy -p wasio -p wasio-test-programs -p wasio-bench-guest --target wasm32-wasip2 --profile component --all-targets --features wasio/component,wasio/unix,wasio/cli -- -D warnings
+	cargo clippy -p redis-client --target wasm32-wasip2 --profile component --all-targets -- -D warnings
 	scripts/vendor-wit.sh --check
 	wasm-tools component wit wit > /dev/null
 

@@ -36,13 +36,17 @@ component component,unix wasio.wasm
 commands cli ""
 commands cli,unix -unix
 # The host together with the packages `cargo test` builds, so that both
-# resolve the same features and share one build of Wasmtime.
+# resolve the same features and share one build of Wasmtime. The suite's
+# build script (tests/build.rs) builds its wasm artifacts here: the
+# builds above, found fresh, and the test programs.
 cargo build --quiet -p wasio -p wasio-host -p wasio-tests
 
-# The example consumer imports wasio:streams; `wac plug` fills the imports
-# with wasio-tcp.wasm's exports.
+# The example consumer imports wasio:streams; wasio-plug (`wac plug` on
+# wac's library) fills the imports with wasio-tcp.wasm's exports. Built on
+# its own, so that its dependencies' features leave the host's alone.
 cargo build --quiet -p redis-client --target wasm32-wasip2 --profile component
-.tools/bin/wac plug --plug dist/wasio-tcp.wasm "$out/redis-client.wasm" \
+cargo build --quiet -p wasio-plug
+target/debug/wasio-plug --plug dist/wasio-tcp.wasm "$out/redis-client.wasm" \
   -o dist/redis-client.composed.wasm
 
 for wasm in dist/*.wasm; do

