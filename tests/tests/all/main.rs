@@ -16,4 +16,5 @@ mod host_policy;
 mod hostile_peers;
 mod isolation;
 mod soak;
+mod stdio;
 mod stock_cli;
