@@ -45,8 +45,8 @@ cargo build --quiet -p wasio -p wasio-host -p wasio-tests
 # wac's library) fills the imports with wasio-tcp.wasm's exports. Built on
 # its own, so that its dependencies' features leave the host's alone.
 cargo build --quiet -p redis-client --target wasm32-wasip2 --profile component
-cargo build --quiet -p wasio-plug
-target/debug/wasio-plug --plug dist/wasio-tcp.wasm "$out/redis-client.wasm" \
+cargo build --quiet -p wasio-plug --profile tool
+target/tool/wasio-plug --plug dist/wasio-tcp.wasm "$out/redis-client.wasm" \
   -o dist/redis-client.composed.wasm
 
 for wasm in dist/*.wasm; do
