@@ -4,6 +4,7 @@
 
 mod support;
 
+mod asyncio_model;
 mod bad_calls;
 mod commands;
 mod composition;

@@ -4,14 +4,12 @@
 //! ahead of the reads, the peer's end of file and resets noticed with no
 //! read pending, closing and servers as asyncio closes them).
 
-mod support;
-
 use std::time::Duration;
 
 use wasio_tests::hostile::{Peer, Script, Transport};
 use wasio_tests::loopback_host;
 
-use support::run;
+use crate::support::{programs, run};
 
 /// Run the test program `name` against a `script` peer over `transport`,
 /// with `args` after the target; the peer, for what it received.
@@ -62,41 +60,41 @@ macro_rules! over_tcp_and_unix {
 over_tcp_and_unix!(streams {
     readuntil_over_the_limit_sees_every_byte_that_arrived => |transport| async move {
         let script = Script::SendThenWait(long_line_then_next());
-        against(transport, script, "streams_read_ahead", &["readuntil-overrun"]).await;
+        against(transport, script, programs::STREAMS_READ_AHEAD, &["readuntil-overrun"]).await;
     };
     readline_over_the_limit_fails_once_then_reads_the_next_line => |transport| async move {
         let script = Script::SendThenWait(long_line_then_next());
-        against(transport, script, "streams_read_ahead", &["readline-overrun"]).await;
+        against(transport, script, programs::STREAMS_READ_AHEAD, &["readline-overrun"]).await;
     };
     end_of_file_is_noticed_with_no_read_pending => |transport| async move {
         let script = Script::SendThenHalfClose(b"bye\n".to_vec());
-        let mut peer = against(transport, script, "streams_read_ahead", &["eof-noticed"]).await;
+        let mut peer = against(transport, script, programs::STREAMS_READ_AHEAD, &["eof-noticed"]).await;
         assert_eq!(peer.received().await.expect("a report"), b"");
     };
     feed_eof_ends_a_connections_stream => |transport| async move {
         let script = Script::SendThenWait(b"a\nb\n".to_vec());
-        against(transport, script, "streams_read_ahead", &["feed-eof"]).await;
+        against(transport, script, programs::STREAMS_READ_AHEAD, &["feed-eof"]).await;
     };
     a_reset_is_noticed_with_no_read_pending => |transport| async move {
         let script = Script::ResetAfterReading { read: "hello\n".len(), send: Vec::new() };
-        against(transport, script, "streams_peer_gone", &[]).await;
+        against(transport, script, programs::STREAMS_PEER_GONE, &[]).await;
     };
     extra_info_outlives_close => |transport| async move {
         let script = Script::SendThenWait(Vec::new());
-        against(transport, script, "streams_closing", &["extra-info"]).await;
+        against(transport, script, programs::STREAMS_CLOSING, &["extra-info"]).await;
     };
     drains_waiting_when_the_writer_closes_return_once_sent => |transport| async move {
         // Long enough for the guest to write and start draining, even on
         // a loaded machine.
         let script = Script::SinkAfter(Duration::from_millis(1500));
-        let mut peer = against(transport, script, "streams_closing", &["drain-while-closing"]).await;
+        let mut peer = against(transport, script, programs::STREAMS_CLOSING, &["drain-while-closing"]).await;
         let received = peer.received().await.expect("what the guest sent");
         assert_eq!(received.len(), 32 << 20);
         assert!(received.iter().all(|&b| b == b'd'));
     };
     close_with_unread_data_completes => |transport| async move {
         let script = Script::SendThenWait(b"HTTP/1.0 200 OK\r\nmore\r\n".to_vec());
-        against(transport, script, "streams_closing", &["unread-data"]).await;
+        against(transport, script, programs::STREAMS_CLOSING, &["unread-data"]).await;
     };
 });
 
@@ -114,9 +112,13 @@ async fn server(transport: Transport, scenario: &str) {
             )
         }
     };
-    run(&host, "streams_server", &[place, scenario.to_owned()])
-        .await
-        .assert_success();
+    run(
+        &host,
+        programs::STREAMS_SERVER,
+        &[place, scenario.to_owned()],
+    )
+    .await
+    .assert_success();
 }
 
 over_tcp_and_unix!(servers {
