@@ -125,6 +125,12 @@ struct Inner {
     read_blocked: bool,
     /// Pollables of the streams were handed out (`subscribe`).
     lent: bool,
+    /// The reader's caller holds a pollable of the socket's input and will
+    /// read once it is ready: until the reader is called again, the
+    /// receiver leaves the socket alone, or a turn of the event loop for
+    /// another resource could take in the bytes that pollable stands for
+    /// and leave it unready with a read that would succeed.
+    input_lent: Option<Waker>,
     /// Woken when the socket goes: `wait_closed`, waiting drains, servers.
     release_wakers: Vec<Waker>,
 }
@@ -158,6 +164,7 @@ impl Connection {
                 sender: Sender::Idle,
                 read_blocked: false,
                 lent,
+                input_lent: None,
                 release_wakers: Vec::new(),
             }),
         });
@@ -179,6 +186,7 @@ impl Connection {
         waiter: Option<(&mut u64, &Context<'_>)>,
     ) -> Poll<Result<T, Error>> {
         let mut inner = self.inner.borrow_mut();
+        inner.reader_called();
         loop {
             if let Poll::Ready(result) = op(inner.protocol.reader_mut()) {
                 inner.read_blocked = false;
@@ -216,6 +224,7 @@ impl Connection {
     /// steps of a task.
     pub fn refresh(&self) {
         let mut inner = self.inner.borrow_mut();
+        inner.reader_called();
         if inner.protocol.wants_read() {
             inner.receive(Reason::Ready);
         }
@@ -230,6 +239,9 @@ impl Connection {
             Transport::Open(halves) if wants_socket => {
                 let pollable = halves.input.subscribe();
                 inner.lent = true;
+                inner
+                    .input_lent
+                    .get_or_insert_with(|| Waker::noop().clone());
                 pollable
             }
             _ => monotonic_clock::subscribe_duration(0),
@@ -409,6 +421,12 @@ impl Connection {
     /// parked while reading is paused, done once reading has ended.
     fn poll_receive(&self, cx: &Context<'_>, interest: &mut Interest, woken: bool) -> Poll<()> {
         let mut inner = self.inner.borrow_mut();
+        if let Some(waker) = &mut inner.input_lent {
+            // Parked until the reader is called again.
+            interest.cancel();
+            waker.clone_from(cx.waker());
+            return Poll::Pending;
+        }
         if woken {
             inner.receive(Reason::Ready);
         }
@@ -483,6 +501,14 @@ fn spawn_sender(connection: Rc<Connection>) {
 }
 
 impl Inner {
+    /// The reader was called: a pollable of the input it lent is done with,
+    /// and the receiver watches the socket again.
+    fn reader_called(&mut self) {
+        if let Some(receiver) = self.input_lent.take() {
+            receiver.wake();
+        }
+    }
+
     /// One round of reads of the socket into the reader; once the
     /// connection is lost and its input has ended, the socket goes.
     fn receive(&mut self, reason: Reason) -> Round {

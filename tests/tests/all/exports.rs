@@ -180,6 +180,65 @@ async fn nonblocking_forms_answer_would_block_and_keep_their_progress() {
     .await;
 }
 
+/// A pollable handed out for one reader stays true while the caller goes
+/// on calling other streams (as an event loop subscribes to each waiting
+/// task in turn): the bytes it stands for are left to the read it
+/// announces, not taken in by a read-ahead that leaves it unready.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_readers_pollable_survives_calls_on_other_streams() {
+    within(async {
+        let listener = TcpListener::bind(unspecified()).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut wasio = instance(&loopback_host(None)).await;
+        let (reader_a, writer_a) = wasio.connect(addr).await;
+        let (mut peer_a, _) = listener.accept().await.unwrap();
+        let (reader_b, writer_b) = wasio.connect(addr).await;
+        let (_peer_b, _) = listener.accept().await.unwrap();
+        let api = wasio.api();
+        let reader_api = api.wasio_streams_streams().stream_reader();
+        let would_block = |answer: Result<Vec<u8>, WitError>| {
+            assert!(matches!(answer, Err(WitError::WouldBlock)), "{answer:?}");
+        };
+
+        would_block(
+            reader_api
+                .call_readline(&mut wasio.store, reader_a)
+                .await
+                .unwrap(),
+        );
+        let pollable_a = reader_api
+            .call_subscribe(&mut wasio.store, reader_a)
+            .await
+            .unwrap();
+        peer_a.write_all(b"for a\n").await.unwrap();
+        // B's calls turn wasio's event loop while A's line arrives.
+        for _ in 0..20 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            would_block(
+                reader_api
+                    .call_readline(&mut wasio.store, reader_b)
+                    .await
+                    .unwrap(),
+            );
+            let pollable_b = reader_api
+                .call_subscribe(&mut wasio.store, reader_b)
+                .await
+                .unwrap();
+            wasio.store.data_mut().table().delete(pollable_b).unwrap();
+        }
+        wasio.block(pollable_a).await;
+        let line = reader_api
+            .call_readline(&mut wasio.store, reader_a)
+            .await
+            .unwrap();
+        assert_eq!(line.unwrap(), b"for a\n");
+        wasio
+            .drop_all([reader_a, writer_a, reader_b, writer_b])
+            .await;
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blocking_read_times_out_and_a_later_call_gets_the_line() {
     within(async {
