@@ -31,9 +31,13 @@ pub fn from_code(code: ErrorCode) -> Error {
 
 /// A `wasi:io` stream error as a wasio error.
 ///
-/// WASI 0.2 describes a failed stream operation only by a debug string
-/// (`network-error-code` is unstable), so the common failures are
-/// recognised by their wording; anything else keeps its text.
+/// WASI 0.2 describes a failed stream operation only by a debug string:
+/// `wasi:sockets/network.network-error-code` would give the code, but it is
+/// `@unstable` and the stock `wasmtime` CLI does not link it, so a
+/// component importing it would not even instantiate there. The common
+/// failures are recognised by the words of the host's error (wasmtime
+/// formats the `std::io::Error`: its kind and the OS message); anything
+/// else keeps its text.
 pub fn from_stream(error: StreamError) -> Error {
     match error {
         StreamError::Closed => Error::BrokenPipe,
