@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Vendors the WASI 0.2 WIT packages wasio uses into wit/deps, from the
-# pinned `wasip2` crate (its version names the WASI release it carries).
+# pinned `wasip2` crate (its version names the WASI release it carries),
+# and `wasi:tls@0.2.0-draft` from the pinned `wasmtime-wasi-tls` crate (the
+# draft the host implements; TLS builds only).
 #
 #   scripts/vendor-wit.sh          re-vendor
 #   scripts/vendor-wit.sh --check  fail if wit/deps drifted from the pin
@@ -9,15 +11,19 @@ set -euo pipefail
 WASIP2_VERSION="2.0.1+wasi-0.2.12"
 WASI_VERSION="0.2.12"
 PACKAGES=(cli clocks filesystem io random sockets)
+WASI_TLS_CRATE="wasmtime-wasi-tls-48.0.8"
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 # Make sure the pinned crate is in cargo's registry cache.
 cargo fetch --quiet --manifest-path guest/Cargo.toml
-src=$(find "${CARGO_HOME:-$HOME/.cargo}/registry/src" -maxdepth 2 -type d \
-        -name "wasip2-${WASIP2_VERSION}" | head -n 1)
+cargo fetch --quiet --manifest-path host/Cargo.toml
+crate_src() { find "${CARGO_HOME:-$HOME/.cargo}/registry/src" -maxdepth 2 -type d -name "$1" | head -n 1; }
+src=$(crate_src "wasip2-${WASIP2_VERSION}")
 [ -n "$src" ] || { echo "vendor-wit: wasip2 ${WASIP2_VERSION} not found in cargo's registry" >&2; exit 1; }
+tls_src=$(crate_src "$WASI_TLS_CRATE")
+[ -n "$tls_src" ] || { echo "vendor-wit: $WASI_TLS_CRATE not found in cargo's registry" >&2; exit 1; }
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
@@ -26,6 +32,7 @@ for pkg in "${PACKAGES[@]}"; do
   grep -q "^package wasi:$pkg@${WASI_VERSION};" "$stage/$pkg.wit" \
     || { echo "vendor-wit: $pkg.wit is not WASI ${WASI_VERSION}" >&2; exit 1; }
 done
+cp -r "$tls_src/wit/deps/tls" "$stage/tls"
 
 if [ "${1:-}" = "--check" ]; then
   if ! diff -r "$stage" wit/deps >/dev/null; then
@@ -34,10 +41,10 @@ if [ "${1:-}" = "--check" ]; then
     diff -r "$stage" wit/deps >&2 || true
     exit 1
   fi
-  echo "wit/deps: WASI ${WASI_VERSION}, unchanged"
+  echo "wit/deps: WASI ${WASI_VERSION} and wasi:tls from $WASI_TLS_CRATE, unchanged"
 else
   rm -rf wit/deps
   mkdir -p wit/deps
-  cp "$stage"/*.wit wit/deps/
+  cp -r "$stage"/* wit/deps/
   echo "wit/deps: vendored WASI ${WASI_VERSION} from wasip2 ${WASIP2_VERSION}"
 fi

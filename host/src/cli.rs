@@ -14,6 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use wasio_host::policy::AddrRule;
 use wasio_host::{
     CacheSetting, DirMapping, HostConfig, Limits, NetworkPolicy, Output, RunOptions, Stdin,
+    TlsConfig,
 };
 
 /// Exit code when the host cannot run the component at all.
@@ -52,6 +53,7 @@ EXIT STATUS:
 EXAMPLES:
   wasio run --allow-connect 127.0.0.1:8080 client.wasm --verbose
   wasio run --allow-listen 127.0.0.1:8000-8999 --allow-unix /tmp/app server.wasm
+  wasio run --tls --tls-ca ca.pem --allow-dns --allow-connect 10.0.0.5:6380 client.wasm
   CARGO_TARGET_WASM32_WASIP2_RUNNER=\"wasio run\" WASIO_ALLOW_UNIX=/tmp \\
     cargo test --target wasm32-wasip2";
 
@@ -117,6 +119,29 @@ pub struct RunArgs {
         help_heading = "Network policy"
     )]
     pub inherit_network: bool,
+
+    /// Give the guest TLS (wasi:tls@0.2.0-draft, client side), trusting the
+    /// system's CA certificates and any --tls-ca. TLS runs over sockets the
+    /// network policy has already allowed.
+    #[arg(
+        long,
+        env = "WASIO_TLS",
+        value_parser = FalseyValueParser::new(),
+        help_heading = "TLS"
+    )]
+    pub tls: bool,
+
+    /// Also trust the CA certificates in FILE (PEM), e.g. a private or test
+    /// CA. Repeatable; needs --tls.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "WASIO_TLS_CA",
+        value_delimiter = ',',
+        requires = "tls",
+        help_heading = "TLS"
+    )]
+    pub tls_ca: Vec<PathBuf>,
 
     /// Limit the guest's linear memory to BYTES (suffixes K, M, G: 64M).
     #[arg(
@@ -233,6 +258,10 @@ impl RunArgs {
                 max_connections: self.max_connections,
             },
             cache,
+            tls: self.tls.then(|| TlsConfig {
+                ca_files: self.tls_ca.clone(),
+                ..TlsConfig::default()
+            }),
         })
     }
 
@@ -351,6 +380,25 @@ mod tests {
         );
         assert_eq!(parse_dir("/data::/d").unwrap().guest, "/d");
         assert!(parse_dir("::/d").is_err());
+    }
+
+    #[test]
+    fn tls_ca_needs_tls() {
+        let parse = |args: &[&str]| Cli::try_parse_from([&["wasio", "run"], args].concat());
+        assert!(parse(&["--tls-ca", "ca.pem", "app.wasm"]).is_err());
+        let Command::Run(run) = parse(&[
+            "--tls", "--tls-ca", "a.pem", "--tls-ca", "b.pem", "app.wasm",
+        ])
+        .unwrap()
+        .command;
+        let tls = run.host_config().unwrap().tls.unwrap();
+        assert!(tls.system_roots);
+        assert_eq!(
+            tls.ca_files,
+            [PathBuf::from("a.pem"), PathBuf::from("b.pem")]
+        );
+        let Command::Run(run) = parse(&["app.wasm"]).unwrap().command;
+        assert_eq!(run.host_config().unwrap().tls, None);
     }
 
     #[test]

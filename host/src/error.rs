@@ -41,8 +41,8 @@ pub enum Error {
     },
     /// The component imports something this host does not provide.
     #[error(
-        "{} imports something wasio does not provide (wasio provides WASI 0.2 \
-         and wasio:streams/unix)",
+        "{} imports something wasio does not provide (wasio provides WASI 0.2, \
+         wasio:streams/unix, and wasi:tls@0.2.0-draft with --tls)",
         path.display()
     )]
     Link {
@@ -65,6 +65,9 @@ pub enum Error {
         host: PathBuf,
         source: wasmtime::Error,
     },
+    /// The TLS trust store could not be built (`--tls-ca`).
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     /// The guest used its CPU time.
     #[error(transparent)]
     CpuTime(CpuTimeExceeded),

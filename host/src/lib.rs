@@ -79,6 +79,7 @@ mod run;
 pub mod sockets;
 mod state;
 pub mod stdio;
+pub mod tls;
 pub mod unix;
 
 use std::fmt;
@@ -96,6 +97,7 @@ pub use crate::policy::NetworkPolicy;
 pub use crate::run::{DirMapping, RunOptions};
 pub use crate::state::{HostState, ResourceCounts};
 pub use crate::stdio::{Output, Stdin, StdinReader};
+pub use crate::tls::TlsConfig;
 
 /// How a [`Host`] treats every component it runs.
 #[derive(Clone, Debug, Default)]
@@ -103,6 +105,9 @@ pub struct HostConfig {
     pub policy: NetworkPolicy,
     pub limits: Limits,
     pub cache: CacheSetting,
+    /// `wasi:tls` for guests, trusting these CAs; `None` (the default)
+    /// links no `wasi:tls`, and a component that imports it does not load.
+    pub tls: Option<TlsConfig>,
 }
 
 /// An engine, a linker with every import wasio provides, and the policy and
@@ -117,16 +122,22 @@ struct HostInner {
     linker: Linker<HostState>,
     policy: Arc<NetworkPolicy>,
     limits: Limits,
+    tls: Option<tls::Trust>,
     _ticker: limits::EpochTicker,
 }
 
 impl Host {
-    /// Build the engine (with its compiled-code cache) and linker, and start
-    /// the epoch ticker that drives CPU limits.
+    /// Build the engine (with its compiled-code cache) and linker, load the
+    /// TLS trust store if TLS is on, and start the epoch ticker that drives
+    /// CPU limits.
     pub fn new(config: HostConfig) -> Result<Self, Error> {
+        let tls = config.tls.as_ref().map(tls::Trust::load).transpose()?;
+        if let Some(trust) = &tls {
+            tracing::debug!(roots = trust.roots(), "wasi:tls on");
+        }
         let engine = engine::new_engine(&config.cache).map_err(Error::Engine)?;
         let mut linker = Linker::new(&engine);
-        run::link(&mut linker).map_err(Error::Engine)?;
+        run::link(&mut linker, tls.is_some()).map_err(Error::Engine)?;
         let ticker = limits::EpochTicker::start(&engine)
             .map_err(|e| Error::Engine(wasmtime::Error::new(e)))?;
         Ok(Self {
@@ -135,6 +146,7 @@ impl Host {
                 linker,
                 policy: Arc::new(config.policy),
                 limits: config.limits,
+                tls,
                 _ticker: ticker,
             }),
         })
@@ -146,7 +158,8 @@ impl Host {
     }
 
     /// The linker with every import wasio provides (WASI 0.2 with the
-    /// policy's guards, and `wasio:streams/unix`), for instantiating a
+    /// policy's guards, `wasio:streams/unix`, and `wasi:tls` when the
+    /// configuration has TLS), for instantiating a
     /// component in a store from [`Host::new_store`]. To add imports of
     /// your own, clone it and define them on the clone.
     pub fn linker(&self) -> &Linker<HostState> {
@@ -156,6 +169,11 @@ impl Host {
     /// The network policy every instance runs under.
     pub fn policy(&self) -> &NetworkPolicy {
         &self.inner.policy
+    }
+
+    /// Whether guests get `wasi:tls`.
+    pub fn has_tls(&self) -> bool {
+        self.inner.tls.is_some()
     }
 
     /// The limits each instance gets.
@@ -173,7 +191,13 @@ impl Host {
     /// with [`HostState::guest_error`].
     pub fn new_store(&self, options: &RunOptions) -> Result<Store<HostState>, Error> {
         let host = &self.inner;
-        run::new_store(&host.engine, &host.policy, &host.limits, options)
+        run::new_store(
+            &host.engine,
+            &host.policy,
+            &host.limits,
+            host.tls.as_ref(),
+            options,
+        )
     }
 
     /// Read and compile (or fetch from the compiled-code cache) the

@@ -15,6 +15,7 @@ use crate::limits::{self, InstanceLimits, Limits};
 use crate::policy::{self, NetworkPolicy};
 use crate::state::HostState;
 use crate::stdio::{self, Output, Stdin};
+use crate::tls::Trust;
 
 /// A host directory made visible to the guest.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,12 +40,18 @@ pub struct RunOptions {
 }
 
 /// Add everything a wasio component may import to `linker`: WASI 0.2 (with
-/// wasio's guards in front of some socket functions) and
-/// `wasio:streams/unix`.
-pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+/// wasio's guards in front of some socket functions),
+/// `wasio:streams/unix`, and `wasi:tls@0.2.0-draft` if `tls`.
+pub(crate) fn link(linker: &mut Linker<HostState>, tls: bool) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
     crate::sockets::add_guards_to_linker(linker)?;
-    crate::unix::add_to_linker(linker)
+    crate::unix::add_to_linker(linker)?;
+    if tls {
+        let mut options = wasmtime_wasi_tls::p2::LinkOptions::default();
+        options.tls(true);
+        wasmtime_wasi_tls::p2::add_to_linker(linker, &options)?;
+    }
+    Ok(())
 }
 
 /// A new store for one instance, with its WASI context built from
@@ -53,6 +60,7 @@ pub(crate) fn new_store(
     engine: &Engine,
     policy: &Arc<NetworkPolicy>,
     limits: &Limits,
+    tls: Option<&Trust>,
     options: &RunOptions,
 ) -> Result<Store<HostState>, Error> {
     let mut builder = WasiCtxBuilder::new();
@@ -77,6 +85,7 @@ pub(crate) fn new_store(
         builder.build(),
         Arc::clone(policy),
         InstanceLimits::new(limits.clone()),
+        tls.map_or_else(crate::tls::unlinked_context, Trust::context),
     );
     let mut store = Store::new(engine, state);
     limits::install(&mut store);

@@ -8,6 +8,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::{DynInputStream, DynOutputStream, DynPollable, TcpSocket};
 use wasmtime_wasi::sockets::WasiSocketsCtxView;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_tls::{WasiTlsCtx, WasiTlsCtxView, WasiTlsView};
 
 use crate::error::Error;
 use crate::limits::{self, HasLimits, InstanceLimits};
@@ -24,15 +25,22 @@ pub struct HostState {
     table: ResourceTable,
     policy: Arc<NetworkPolicy>,
     limits: InstanceLimits,
+    tls: WasiTlsCtx,
 }
 
 impl HostState {
-    pub(crate) fn new(wasi: WasiCtx, policy: Arc<NetworkPolicy>, limits: InstanceLimits) -> Self {
+    pub(crate) fn new(
+        wasi: WasiCtx,
+        policy: Arc<NetworkPolicy>,
+        limits: InstanceLimits,
+        tls: WasiTlsCtx,
+    ) -> Self {
         Self {
             wasi,
             table: ResourceTable::new(),
             policy,
             limits,
+            tls,
         }
     }
 
@@ -147,6 +155,15 @@ impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
             ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiTlsView for HostState {
+    fn tls(&mut self) -> WasiTlsCtxView<'_> {
+        WasiTlsCtxView {
+            ctx: &mut self.tls,
             table: &mut self.table,
         }
     }
