@@ -23,12 +23,14 @@ pub mod runtime;
 #[cfg(target_os = "wasi")]
 mod transport;
 
-pub use core::Error;
+pub use core::{Error, TlsFailure};
 
 #[cfg(target_os = "wasi")]
 pub use api::*;
 #[cfg(target_os = "wasi")]
 pub use runtime::{block_on, sleep, spawn, timeout};
+#[cfg(all(target_os = "wasi", feature = "tls"))]
+pub use transport::TlsOptions;
 #[cfg(target_os = "wasi")]
 pub use transport::{
     AddressFamily, ConnectOptions, DEFAULT_BACKLOG, ExtraInfo, KeepAlive, ServerOptions,

@@ -31,6 +31,18 @@ impl StreamWriter {
         }
     }
 
+    /// asyncio's `start_tls`: upgrade the connection to TLS, the server's
+    /// certificate checked for `server_name` against the host's trusted
+    /// authorities (STARTTLS). What is buffered is sent first. The reader
+    /// must hold no unread bytes (`invalid-state` otherwise, as asyncio
+    /// refuses too), and the stream's pollables must not be out. On
+    /// failure (an [`Error::Tls`], or the transport's error) the
+    /// connection is lost.
+    #[cfg(feature = "tls")]
+    pub async fn start_tls(&self, server_name: &str) -> Result<(), Error> {
+        self.conn.start_tls(server_name).await
+    }
+
     /// Buffer `data` for sending. Never waits.
     pub fn write(&self, data: &[u8]) -> Result<(), Error> {
         self.conn.write(data)

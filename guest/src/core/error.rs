@@ -60,8 +60,98 @@ pub enum Error {
     NameUnresolvable,
     /// The socket is not connected.
     NotConnected,
+    /// The TLS handshake failed (asyncio's `ssl.SSLError` and
+    /// `ssl.SSLCertVerificationError`). `detail` is the TLS library's own
+    /// description.
+    Tls { failure: TlsFailure, detail: String },
     /// Any other failure, described for a human.
     Other(String),
+}
+
+/// Why a TLS handshake failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsFailure {
+    /// The server's certificate does not lead to a certificate authority
+    /// the host trusts (with `wasio run`: add it with `--tls-ca`).
+    CertificateNotTrusted,
+    /// The certificate is valid, but not for the server name asked for.
+    NameMismatch,
+    /// The certificate has expired or is not valid yet.
+    CertificateExpired,
+    /// The certificate is unusable for another reason (bad signature,
+    /// wrong purpose, revoked, malformed).
+    CertificateInvalid,
+    /// The peer does not speak TLS: what it sent is not a TLS record.
+    NotTls,
+    /// The handshake failed otherwise: an alert from the peer, no common
+    /// protocol version or cipher suite, the peer closing mid-handshake.
+    Handshake,
+    /// The host offers no TLS, or the server name is not a valid DNS name
+    /// or IP address.
+    Unavailable,
+}
+
+impl TlsFailure {
+    /// The failure a host's description of a failed handshake names.
+    ///
+    /// `wasi:tls@0.2.0-draft` reports a failed handshake only as an
+    /// `io-error` with a debug string. Wasmtime's providers (the stock
+    /// CLI's and `wasio run`'s) pass rustls's wording on, which these
+    /// match: "invalid peer certificate: UnknownIssuer", "... certificate
+    /// not valid for name ...", "... certificate expired ...", "received
+    /// corrupt message of type InvalidContentType". `None`: not a TLS
+    /// failure (the transport's, such as a reset).
+    pub fn classify(description: &str) -> Option<Self> {
+        let has = |words: &[&str]| words.iter().any(|w| description.contains(w));
+        Some(
+            if has(&["UnknownIssuer", "UnknownCA", "CertificateUnknown"]) {
+                Self::CertificateNotTrusted
+            } else if has(&["NotValidForName", "not valid for name"]) {
+                Self::NameMismatch
+            } else if has(&[
+                "Expired",
+                "certificate expired",
+                "NotValidYet",
+                "not valid yet",
+            ]) {
+                Self::CertificateExpired
+            } else if has(&["invalid peer certificate", "BadCertificate"]) {
+                Self::CertificateInvalid
+            } else if has(&[
+                "corrupt message",
+                "InvalidContentType",
+                "unexpected message",
+            ]) {
+                Self::NotTls
+            } else if has(&["no TLS provider", "invalid server name"]) {
+                Self::Unavailable
+            } else if has(&[
+                "tls handshake eof",
+                "received fatal alert",
+                "peer is incompatible",
+                "peer misbehaved",
+                "handshake",
+            ]) {
+                Self::Handshake
+            } else {
+                return None;
+            },
+        )
+    }
+}
+
+impl fmt::Display for TlsFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::CertificateNotTrusted => "TLS certificate not trusted",
+            Self::NameMismatch => "TLS certificate not valid for the server name",
+            Self::CertificateExpired => "TLS certificate expired or not yet valid",
+            Self::CertificateInvalid => "TLS certificate invalid",
+            Self::NotTls => "the peer does not speak TLS",
+            Self::Handshake => "TLS handshake failed",
+            Self::Unavailable => "TLS unavailable",
+        })
+    }
 }
 
 impl Error {
@@ -121,6 +211,7 @@ impl fmt::Display for Error {
             Self::RemoteUnreachable => f.write_str("remote unreachable"),
             Self::NameUnresolvable => f.write_str("name does not resolve"),
             Self::NotConnected => f.write_str("not connected"),
+            Self::Tls { failure, detail } => write!(f, "{failure}: {detail}"),
             Self::Other(message) => f.write_str(message),
         }
     }
@@ -147,8 +238,49 @@ impl From<Error> for std::io::Error {
             Error::RemoteUnreachable => ErrorKind::HostUnreachable,
             Error::NameUnresolvable => ErrorKind::NotFound,
             Error::NotConnected => ErrorKind::NotConnected,
-            Error::Other(_) => ErrorKind::Other,
+            Error::Tls { .. } | Error::Other(_) => ErrorKind::Other,
         };
         Self::new(kind, error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TlsFailure::{self, *};
+
+    #[test]
+    fn tls_failures_are_named_from_rustls_wording() {
+        let cases = [
+            (
+                "invalid peer certificate: UnknownIssuer",
+                CertificateNotTrusted,
+            ),
+            (
+                "invalid peer certificate: certificate not valid for name \"a.test\"; \
+                 certificate is only valid for b.test",
+                NameMismatch,
+            ),
+            ("invalid peer certificate: NotValidForName", NameMismatch),
+            (
+                "invalid peer certificate: certificate expired: verification time 2, \
+                 but certificate is not valid after 1 (1 seconds ago)",
+                CertificateExpired,
+            ),
+            ("invalid peer certificate: BadSignature", CertificateInvalid),
+            (
+                "received corrupt message of type InvalidContentType",
+                NotTls,
+            ),
+            ("tls handshake eof", Handshake),
+            ("received fatal alert: HandshakeFailure", Handshake),
+            ("invalid server name \"\"", Unavailable),
+        ];
+        for (text, failure) in cases {
+            assert_eq!(TlsFailure::classify(text), Some(failure), "{text}");
+        }
+        assert_eq!(
+            TlsFailure::classify("Connection reset by peer (os error 104)"),
+            None
+        );
     }
 }

@@ -14,7 +14,7 @@ mod scan;
 mod writer;
 
 pub use buffer::ByteBuffer;
-pub use error::Error;
+pub use error::{Error, TlsFailure};
 pub use protocol::{MAX_READ, MAX_ROUND, MIN_READ, Protocol, Reason, Round, Send};
 pub use reader::{DEFAULT_LIMIT, ReadPoll, StreamReader};
 pub use scan::{Match, SeparatorError, Separators};

@@ -25,6 +25,7 @@ pub fn error(error: Error) -> wit::Error {
             separator_found,
         }),
         Error::ConcurrentRead => wit::Error::ConcurrentRead,
+        error @ Error::Tls { .. } => wit::Error::Other(error.to_string()),
         Error::InvalidArgument(reason) => wit::Error::InvalidArgument(reason.into_owned()),
         Error::InvalidState(reason) => wit::Error::InvalidState(reason.into_owned()),
         Error::Closed => wit::Error::Closed,
@@ -144,6 +145,8 @@ pub fn connect_options(options: Option<wit::ConnectOptions>) -> Result<ConnectOp
             send_buffer_size: o.send_buffer_size,
             hop_limit: o.hop_limit,
         },
+        #[cfg(feature = "tls")]
+        tls: None,
     })
 }
 

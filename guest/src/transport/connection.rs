@@ -19,6 +19,7 @@ use std::task::{Context, Poll, Waker};
 use wasip2::clocks::monotonic_clock;
 use wasip2::io::poll::Pollable;
 
+use super::TlsSession;
 use super::address::{AddressFamily, ExtraInfo};
 use super::input::{Input, Read};
 use super::output::Output;
@@ -57,15 +58,29 @@ impl StreamLimits {
 }
 
 /// The socket and its halves. Fields drop in order: the streams (and
-/// their pollables) before the socket they belong to.
+/// their pollables), then the TLS session they belong to if any, then the
+/// socket.
 #[derive(Debug)]
 struct Halves {
     input: Input,
     output: Output,
+    tls: Option<TlsSession>,
     socket: Socket,
 }
 
 impl Halves {
+    /// Send end of file once everything written has gone out; over TLS,
+    /// `close_notify` first. `false`: not yet, wait for the output.
+    fn shutdown_send(&mut self) -> Result<bool, Error> {
+        if let Some(tls) = &mut self.tls {
+            tls.close_output();
+            if !self.output.closed()? {
+                return Ok(false);
+            }
+        }
+        self.socket.shutdown_send().map(|()| true)
+    }
+
     /// Let the socket go. Dropping an output stream waits for the write in
     /// flight (wasmtime-wasi's TCP stream does), which a peer that never
     /// reads would hold up forever: while a write is in flight, a task
@@ -93,6 +108,9 @@ enum Transport {
     /// before its children.
     Kept(Halves),
     Released,
+    /// Its streams are with the TLS handshake of `start_tls`.
+    #[cfg(feature = "tls")]
+    Upgrading,
 }
 
 /// Whether a sender task is on its way.
@@ -133,6 +151,9 @@ struct Inner {
     input_lent: Option<Waker>,
     /// Woken when the socket goes: `wait_closed`, waiting drains, servers.
     release_wakers: Vec<Waker>,
+    /// The receiver, while it waits on the socket's input.
+    #[cfg(feature = "tls")]
+    receiver: Option<Waker>,
 }
 
 /// A stream shared by its reader, its writer and its two tasks.
@@ -148,6 +169,7 @@ impl Connection {
         let Opened {
             input,
             output,
+            tls,
             socket,
             lent,
         } = opened;
@@ -158,6 +180,7 @@ impl Connection {
                 transport: Transport::Open(Halves {
                     input: Input::new(input),
                     output: Output::new(output),
+                    tls,
                     socket,
                 }),
                 info: None,
@@ -166,6 +189,8 @@ impl Connection {
                 lent,
                 input_lent: None,
                 release_wakers: Vec::new(),
+                #[cfg(feature = "tls")]
+                receiver: None,
             }),
         });
         spawn_receiver(Rc::downgrade(&connection));
@@ -390,6 +415,119 @@ impl Connection {
         }
     }
 
+    // --- TLS ----------------------------------------------------------------
+
+    /// asyncio's `start_tls`: send what is buffered, then hand the
+    /// socket's streams to a TLS handshake with `server_name`; reads and
+    /// writes go over TLS from then on. Nothing may be buffered unread (it
+    /// would have come before the handshake), and no pollable of the
+    /// streams may be out (they move to the host). A failed handshake
+    /// loses the connection: its streams went to the handshake.
+    #[cfg(feature = "tls")]
+    pub async fn start_tls(self: &Rc<Self>, server_name: &str) -> Result<(), Error> {
+        let mut interest = Interest::default();
+        poll_fn(|cx| self.poll_flushed(Some((&mut interest, cx)))).await?;
+        drop(interest);
+        let halves = self.take_for_tls().await?;
+        let Halves {
+            input,
+            output,
+            socket,
+            ..
+        } = halves;
+        let opened = Opened::new(socket, input.into_stream(), output.into_stream());
+        let mut handshake = super::Handshaking::start(opened, server_name);
+        let mut interest = Interest::default();
+        let outcome = poll_fn(|cx| {
+            let poll = handshake.poll();
+            if poll.is_pending() {
+                interest.wait_for(handshake.pollable(), cx);
+            }
+            poll
+        })
+        .await;
+        drop(interest);
+        drop(handshake);
+        let mut inner = self.inner.borrow_mut();
+        let result = match outcome {
+            Ok(opened) => {
+                inner.transport = Transport::Open(Halves {
+                    input: Input::new(opened.input),
+                    output: Output::new(opened.output),
+                    tls: opened.tls,
+                    socket: opened.socket,
+                });
+                inner.read_blocked = false;
+                Ok(())
+            }
+            Err(error) => {
+                let mut round = Round::new(Reason::OnDemand);
+                inner.protocol.lost(&mut round, error.clone());
+                inner.transport = Transport::Released;
+                inner.protocol.released();
+                Err(error)
+            }
+        };
+        inner.release_wakers.drain(..).for_each(Waker::wake);
+        let resend = result.is_ok()
+            && inner.protocol.writer().write_buffer_size() > 0
+            && inner.sender == Sender::Idle;
+        if resend {
+            inner.sender = Sender::Scheduled;
+        }
+        drop(inner);
+        if result.is_ok() {
+            spawn_receiver(Rc::downgrade(self));
+        }
+        if resend {
+            spawn_sender(self.clone());
+        }
+        result
+    }
+
+    /// Take the socket's halves out for `start_tls`, once the receiver,
+    /// the sender and waiting drains have let go of their pollables.
+    #[cfg(feature = "tls")]
+    async fn take_for_tls(self: &Rc<Self>) -> Result<Halves, Error> {
+        /// Turns of the event loop the tasks get to let go.
+        const TURNS: usize = 16;
+        {
+            let mut inner = self.inner.borrow_mut();
+            inner.refresh_for_tls()?;
+            let Transport::Open(halves) =
+                std::mem::replace(&mut inner.transport, Transport::Upgrading)
+            else {
+                unreachable!("refresh_for_tls checked that the socket is open");
+            };
+            inner.reader_called();
+            if let Some(receiver) = inner.receiver.take() {
+                receiver.wake();
+            }
+            inner.release_wakers.iter().for_each(Waker::wake_by_ref);
+            let mut halves = Some(halves);
+            drop(inner);
+            for _ in 0..TURNS {
+                let free = halves.as_ref().is_some_and(|h| {
+                    Rc::strong_count(h.input.ready()) == 1
+                        && Rc::strong_count(h.output.ready()) == 1
+                });
+                if free {
+                    return Ok(halves.take().expect("the halves are here"));
+                }
+                // A turn of the event loop: ready tasks run, and the
+                // reactor wakes those whose pollables are ready.
+                runtime::wait_for(Rc::new(monotonic_clock::subscribe_duration(0))).await;
+            }
+            // Still in use: give the socket back as it was.
+            let mut inner = self.inner.borrow_mut();
+            inner.transport = Transport::Open(halves.take().expect("the halves are here"));
+        }
+        spawn_receiver(Rc::downgrade(self));
+        Err(Error::invalid_state(
+            "start_tls: the stream's pollables are still in use",
+        ))
+    }
+
     // --- the connection -----------------------------------------------------
 
     /// asyncio's `get_extra_info`, also after the socket has gone.
@@ -405,7 +543,10 @@ impl Connection {
 
     /// Whether the socket has been released.
     pub fn is_released(&self) -> bool {
-        !matches!(self.inner.borrow().transport, Transport::Open(_))
+        matches!(
+            self.inner.borrow().transport,
+            Transport::Kept(_) | Transport::Released
+        )
     }
 
     /// Wake `waker` when the socket is released (at once if it is).
@@ -413,6 +554,8 @@ impl Connection {
         let mut inner = self.inner.borrow_mut();
         match inner.transport {
             Transport::Open(_) => inner.add_release_waker(waker),
+            #[cfg(feature = "tls")]
+            Transport::Upgrading => inner.add_release_waker(waker),
             Transport::Kept(_) | Transport::Released => waker.wake_by_ref(),
         }
     }
@@ -433,6 +576,8 @@ impl Connection {
         let Inner {
             protocol,
             transport,
+            #[cfg(feature = "tls")]
+            receiver,
             ..
         } = &mut *inner;
         let Transport::Open(halves) = transport else {
@@ -440,6 +585,8 @@ impl Connection {
         };
         if protocol.wants_read() {
             interest.wait_for(halves.input.ready(), cx);
+            #[cfg(feature = "tls")]
+            receiver.replace(cx.waker().clone());
             return Poll::Pending;
         }
         interest.cancel();
@@ -501,6 +648,32 @@ fn spawn_sender(connection: Rc<Connection>) {
 }
 
 impl Inner {
+    /// Whether the connection can move to TLS now: open, not TLS yet, no
+    /// pollables lent, and nothing read ahead that would be lost.
+    #[cfg(feature = "tls")]
+    fn refresh_for_tls(&mut self) -> Result<(), Error> {
+        let Transport::Open(halves) = &self.transport else {
+            return Err(Error::Closed);
+        };
+        if halves.tls.is_some() {
+            return Err(Error::invalid_state("start_tls: the stream is already TLS"));
+        }
+        if self.lent {
+            return Err(Error::invalid_state(
+                "start_tls: pollables of the stream were handed out",
+            ));
+        }
+        if !self.protocol.reader().buffered().is_empty() {
+            return Err(Error::invalid_state(
+                "start_tls: the reader holds bytes that arrived before the handshake",
+            ));
+        }
+        if let Some(error) = self.protocol.writer().lost() {
+            return Err(error.clone());
+        }
+        Ok(())
+    }
+
     /// The reader was called: a pollable of the input it lent is done with,
     /// and the receiver watches the socket again.
     fn reader_called(&mut self) {
@@ -561,11 +734,12 @@ impl Inner {
                 },
                 Send::Shutdown => match halves.output.flushed() {
                     Ok(false) => return Sent::Blocked,
-                    Ok(true) => match halves.socket.shutdown_send() {
-                        Ok(()) => {
+                    Ok(true) => match halves.shutdown_send() {
+                        Ok(true) => {
                             protocol.shut_down();
                             continue;
                         }
+                        Ok(false) => return Sent::Blocked,
                         Err(error) => error,
                     },
                     Err(error) => error,
@@ -630,6 +804,8 @@ impl Inner {
                 self.add_release_waker(cx.waker());
             }
             (Transport::Open(_), Sent::Done) => self.add_release_waker(cx.waker()),
+            #[cfg(feature = "tls")]
+            (Transport::Upgrading, _) => self.add_release_waker(cx.waker()),
             (Transport::Kept(_) | Transport::Released, _) => cx.waker().wake_by_ref(),
         }
         Poll::Pending

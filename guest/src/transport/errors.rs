@@ -4,6 +4,8 @@ use wasip2::io::streams::StreamError;
 use wasip2::sockets::network::ErrorCode;
 
 use crate::core::Error;
+#[cfg(feature = "tls")]
+use crate::core::TlsFailure;
 
 /// A `wasi:sockets` error code as a wasio error.
 pub fn from_code(code: ErrorCode) -> Error {
@@ -42,6 +44,25 @@ pub fn from_stream(error: StreamError) -> Error {
     match error {
         StreamError::Closed => Error::BrokenPipe,
         StreamError::LastOperationFailed(error) => from_description(&error.to_debug_string()),
+    }
+}
+
+/// A failed `wasi:tls` handshake, from the host's description: a TLS
+/// failure by its name, else what the transport reported (a reset).
+#[cfg(feature = "tls")]
+pub fn from_tls(text: &str) -> Error {
+    match TlsFailure::classify(text) {
+        Some(failure) => Error::Tls {
+            failure,
+            detail: text.to_owned(),
+        },
+        None => match from_description(text) {
+            Error::Other(_) => Error::Tls {
+                failure: TlsFailure::Handshake,
+                detail: text.to_owned(),
+            },
+            transport => transport,
+        },
     }
 }
 

@@ -51,6 +51,13 @@ impl Input {
         &self.ready
     }
 
+    /// The stream, its pollable dropped (which nothing else may hold).
+    #[cfg(feature = "tls")]
+    pub fn into_stream(self) -> InputStream {
+        drop(self.ready);
+        self.stream
+    }
+
     /// A new pollable on the stream, for a consumer's own poll loop.
     pub fn subscribe(&self) -> Pollable {
         self.stream.subscribe()

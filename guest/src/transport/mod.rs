@@ -13,6 +13,8 @@ mod output;
 mod resolve;
 mod socket;
 mod tcp;
+#[cfg(feature = "tls")]
+mod tls;
 #[cfg(feature = "unix")]
 mod unix;
 
@@ -20,9 +22,25 @@ pub use address::{AddressFamily, ExtraInfo, SocketAddress};
 pub(crate) use connection::Connection;
 pub use connection::StreamLimits;
 pub(crate) use listener::Listener;
+#[cfg(feature = "tls")]
+pub use options::TlsOptions;
 pub use options::{ConnectOptions, DEFAULT_BACKLOG, KeepAlive, ServerOptions, SocketOptions};
 pub(crate) use socket::Opened;
 pub(crate) use tcp::{Connecting, bind_server};
+#[cfg(feature = "tls")]
+pub(crate) use tls::{Handshaking, Session as TlsSession};
+
+/// Without the `tls` feature a connection never has a TLS session.
+#[cfg(not(feature = "tls"))]
+#[derive(Debug)]
+pub(crate) enum TlsSession {}
+
+#[cfg(not(feature = "tls"))]
+impl TlsSession {
+    pub fn close_output(&mut self) {
+        match *self {}
+    }
+}
 #[cfg(feature = "unix")]
 pub(crate) use unix::UnixListener;
 #[cfg(all(feature = "unix", feature = "component"))]

@@ -80,6 +80,22 @@ pub struct ConnectOptions {
     pub local_address: Option<SocketAddr>,
     /// Socket settings.
     pub socket: SocketOptions,
+    /// Speak TLS on the connection (asyncio's `ssl`), through the host's
+    /// `wasi:tls`.
+    #[cfg(feature = "tls")]
+    pub tls: Option<TlsOptions>,
+}
+
+/// TLS on a connection: asyncio's `ssl` and `server_hostname`. Which
+/// certificate authorities are trusted is the host's to decide (`wasio run
+/// --tls --tls-ca FILE`; the stock `wasmtime run -S tls` trusts the public
+/// roots only).
+#[cfg(feature = "tls")]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// The name the server's certificate must be valid for (and that is
+    /// sent as SNI); `None`: the host name (or IP address) connected to.
+    pub server_name: Option<String>,
 }
 
 /// Options of `start_server`; `Default` gives asyncio's defaults. IPv6

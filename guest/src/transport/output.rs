@@ -5,7 +5,7 @@
 use std::rc::Rc;
 
 use wasip2::io::poll::Pollable;
-use wasip2::io::streams::OutputStream;
+use wasip2::io::streams::{OutputStream, StreamError};
 
 use super::errors::from_stream;
 use crate::core::Error;
@@ -60,6 +60,16 @@ impl Output {
         Ok(granted > 0)
     }
 
+    /// Whether the stream has finished closing (after a TLS session's
+    /// `close-output`: `close_notify` has gone out).
+    pub fn closed(&self) -> Result<bool, Error> {
+        match self.stream.check_write() {
+            Ok(0) => Ok(false),
+            Ok(_) | Err(StreamError::Closed) => Ok(true),
+            Err(error) => Err(from_stream(error)),
+        }
+    }
+
     /// Whether a write is still in flight (the stream takes nothing now).
     pub fn is_busy(&self) -> bool {
         matches!(self.stream.check_write(), Ok(0))
@@ -68,6 +78,13 @@ impl Output {
     /// Ready when the stream takes more bytes (or failed).
     pub fn ready(&self) -> &Rc<Pollable> {
         &self.ready
+    }
+
+    /// The stream, its pollable dropped (which nothing else may hold).
+    #[cfg(feature = "tls")]
+    pub fn into_stream(self) -> OutputStream {
+        drop(self.ready);
+        self.stream
     }
 
     /// A new pollable on the stream, for a consumer's own poll loop.

@@ -6,16 +6,19 @@ use wasip2::io::streams::{InputStream, OutputStream};
 use wasip2::sockets::network::IpAddressFamily;
 use wasip2::sockets::tcp::{ShutdownType, TcpSocket};
 
+use super::TlsSession;
 use super::address::{AddressFamily, ExtraInfo, SocketAddress, to_std};
 use super::errors::from_code;
 use crate::core::Error;
 
 /// A connected socket with its streams, not yet part of a connection.
-/// Fields drop in order: the streams before the socket they belong to.
+/// Fields drop in order: the streams before the TLS session they belong to
+/// (if they are TLS streams), then the socket.
 #[derive(Debug)]
 pub struct Opened {
     pub input: InputStream,
     pub output: OutputStream,
+    pub tls: Option<TlsSession>,
     pub socket: Socket,
     /// A pollable of the socket was handed out while it was connecting.
     pub lent: bool,
@@ -28,6 +31,7 @@ impl Opened {
         Self {
             input,
             output,
+            tls: None,
             socket,
             lent: false,
         }
