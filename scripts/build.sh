@@ -7,6 +7,9 @@
 #   dist/wcat.wasm
 #   dist/echo-server-unix.wasm the same with --unix, for `wasio run`
 #   dist/wcat-unix.wasm
+#   dist/wcat-tls.wasm         wcat with --tls (the tls feature): imports
+#                              wasi:tls@0.2.0-draft, so it runs only where the host
+#                              has it (`wasio run`, `wasmtime run -S tls`)
 #   dist/redis-client.composed.wasm
 #                              examples/redis-client plugged into wasio-tcp.wasm:
 #                              imports only WASI 0.2, runs on the stock CLI
@@ -35,6 +38,8 @@ component component wasio-tcp.wasm
 component component,unix wasio.wasm
 commands cli ""
 commands cli,unix -unix
+cargo build --quiet -p wasio --bin wcat --target wasm32-wasip2 --profile component --features cli,tls
+cp "$out/wcat.wasm" dist/wcat-tls.wasm
 # The host together with the packages `cargo test` builds, so that both
 # resolve the same features and share one build of Wasmtime. The suite's
 # build script (tests/build.rs) builds its wasm artifacts here: the

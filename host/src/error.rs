@@ -42,7 +42,7 @@ pub enum Error {
     /// The component imports something this host does not provide.
     #[error(
         "{} imports something wasio does not provide (wasio provides WASI 0.2, \
-         wasio:streams/unix, and wasi:tls@0.2.0-draft with --tls)",
+         wasio:streams/unix and wasi:tls@0.2.0-draft)",
         path.display()
     )]
     Link {

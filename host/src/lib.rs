@@ -105,8 +105,9 @@ pub struct HostConfig {
     pub policy: NetworkPolicy,
     pub limits: Limits,
     pub cache: CacheSetting,
-    /// `wasi:tls` for guests, trusting these CAs; `None` (the default)
-    /// links no `wasi:tls`, and a component that imports it does not load.
+    /// TLS for guests (`wasi:tls`), trusting these CAs; with `None` (the
+    /// default) a component that imports `wasi:tls` still runs, and each
+    /// of its handshakes fails.
     pub tls: Option<TlsConfig>,
 }
 
@@ -137,7 +138,7 @@ impl Host {
         }
         let engine = engine::new_engine(&config.cache).map_err(Error::Engine)?;
         let mut linker = Linker::new(&engine);
-        run::link(&mut linker, tls.is_some()).map_err(Error::Engine)?;
+        run::link(&mut linker).map_err(Error::Engine)?;
         let ticker = limits::EpochTicker::start(&engine)
             .map_err(|e| Error::Engine(wasmtime::Error::new(e)))?;
         Ok(Self {
@@ -158,8 +159,7 @@ impl Host {
     }
 
     /// The linker with every import wasio provides (WASI 0.2 with the
-    /// policy's guards, `wasio:streams/unix`, and `wasi:tls` when the
-    /// configuration has TLS), for instantiating a
+    /// policy's guards, `wasio:streams/unix`, and `wasi:tls`), for instantiating a
     /// component in a store from [`Host::new_store`]. To add imports of
     /// your own, clone it and define them on the clone.
     pub fn linker(&self) -> &Linker<HostState> {

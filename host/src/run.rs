@@ -41,17 +41,15 @@ pub struct RunOptions {
 
 /// Add everything a wasio component may import to `linker`: WASI 0.2 (with
 /// wasio's guards in front of some socket functions),
-/// `wasio:streams/unix`, and `wasi:tls@0.2.0-draft` if `tls`.
-pub(crate) fn link(linker: &mut Linker<HostState>, tls: bool) -> wasmtime::Result<()> {
+/// `wasio:streams/unix` and `wasi:tls@0.2.0-draft` (whose handshakes
+/// fail unless the host has TLS configured).
+pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
     crate::sockets::add_guards_to_linker(linker)?;
     crate::unix::add_to_linker(linker)?;
-    if tls {
-        let mut options = wasmtime_wasi_tls::p2::LinkOptions::default();
-        options.tls(true);
-        wasmtime_wasi_tls::p2::add_to_linker(linker, &options)?;
-    }
-    Ok(())
+    let mut options = wasmtime_wasi_tls::p2::LinkOptions::default();
+    options.tls(true);
+    wasmtime_wasi_tls::p2::add_to_linker(linker, &options)
 }
 
 /// A new store for one instance, with its WASI context built from
@@ -85,7 +83,7 @@ pub(crate) fn new_store(
         builder.build(),
         Arc::clone(policy),
         InstanceLimits::new(limits.clone()),
-        tls.map_or_else(crate::tls::unlinked_context, Trust::context),
+        tls.map_or_else(crate::tls::disabled_context, Trust::context),
     );
     let mut store = Store::new(engine, state);
     limits::install(&mut store);

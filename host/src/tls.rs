@@ -2,6 +2,10 @@
 //! only, over rustls with a trust store the embedder controls: the system's
 //! roots and CA certificates of its own (`wasio run --tls --tls-ca FILE`).
 //!
+//! `wasi:tls` is always linked, so that a component built with TLS runs
+//! on any wasio host; without TLS configured each handshake fails, saying
+//! so.
+//!
 //! A guest hands the handshake the streams of a socket it has already
 //! connected, so the network policy has vetted the address before TLS is
 //! involved; TLS adds no way to reach anything.
@@ -161,10 +165,24 @@ impl TlsProvider for Provider {
     }
 }
 
-/// The `wasi:tls` context of an instance whose host has no TLS: never
-/// reached, because the linker then has no `wasi:tls` to call it through.
-pub(crate) fn unlinked_context() -> WasiTlsCtx {
+/// The `wasi:tls` context of an instance whose host has TLS off: a
+/// component that imports `wasi:tls` still runs, and each handshake fails
+/// saying how to turn TLS on.
+pub(crate) fn disabled_context() -> WasiTlsCtx {
     WasiTlsCtxBuilder::new()
-        .provider(Box::new(wasmtime_wasi_tls::UnsupportedProvider::default()))
+        .provider(Box::new(Disabled))
         .build()
+}
+
+/// Refuses every handshake.
+struct Disabled;
+
+impl TlsProvider for Disabled {
+    fn connect(&self, _server_name: String, _transport: Box<dyn TlsTransport>) -> Connecting {
+        Box::pin(async {
+            Err(wasmtime_wasi_tls::Error::msg(
+                "TLS is off in this host: run wasio with --tls (HostConfig::tls)",
+            ))
+        })
+    }
 }

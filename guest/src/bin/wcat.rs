@@ -2,8 +2,13 @@
 //!
 //! ```text
 //! wcat HOST PORT
+//! wcat --tls HOST PORT
 //! wcat --unix PATH
 //! ```
+//!
+//! `--tls` (in the build with the `tls` feature, `wcat-tls.wasm`) speaks
+//! TLS to HOST, whose certificate the host checks (`wasio run --tls`,
+//! `wasmtime run -S tls`).
 //!
 //! Copies standard input to the connection and the connection to standard
 //! output. At the end of input it half-closes (the peer sees end of file
@@ -18,10 +23,12 @@ use wasio::{Error, StreamReader, StreamWriter};
 use wasip2::cli::{stdin, stdout};
 use wasip2::io::streams::StreamError;
 
-const USAGE: &str = "usage: wcat HOST PORT | wcat --unix PATH";
+const USAGE: &str = "usage: wcat HOST PORT | wcat --tls HOST PORT | wcat --unix PATH";
 
 enum Target {
     Tcp(String, u16),
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    Tls(String, u16),
     #[cfg_attr(not(feature = "unix"), allow(dead_code))]
     Unix(String),
 }
@@ -40,6 +47,13 @@ fn parse_args() -> Result<Target, String> {
             let port = port.parse().map_err(|e| format!("port {port:?}: {e}"))?;
             Ok(Target::Tcp(host.clone(), port))
         }
+        [flag, host, port] if flag == "--tls" => {
+            if !cfg!(feature = "tls") {
+                return Err("--tls needs the TLS build: run wcat-tls.wasm".to_owned());
+            }
+            let port = port.parse().map_err(|e| format!("port {port:?}: {e}"))?;
+            Ok(Target::Tls(host.clone(), port))
+        }
         _ => Err(USAGE.to_owned()),
     }
 }
@@ -49,6 +63,24 @@ async fn connect(target: &Target) -> Result<(StreamReader, StreamWriter), String
         Target::Tcp(host, port) => (
             format!("{host}:{port}"),
             wasio::open_connection(host, *port).await,
+        ),
+        #[cfg(feature = "tls")]
+        Target::Tls(host, port) => (
+            format!("{host}:{port}"),
+            wasio::open_connection_with(
+                host,
+                *port,
+                wasio::ConnectOptions {
+                    tls: Some(wasio::TlsOptions::default()),
+                    ..Default::default()
+                },
+            )
+            .await,
+        ),
+        #[cfg(not(feature = "tls"))]
+        Target::Tls(host, port) => (
+            format!("{host}:{port}"),
+            Err(Error::invalid_argument("TLS needs the TLS build")),
         ),
         #[cfg(feature = "unix")]
         Target::Unix(path) => (

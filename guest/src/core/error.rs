@@ -123,7 +123,7 @@ impl TlsFailure {
                 "unexpected message",
             ]) {
                 Self::NotTls
-            } else if has(&["no TLS provider", "invalid server name"]) {
+            } else if has(&["TLS is off", "no TLS provider", "invalid server name"]) {
                 Self::Unavailable
             } else if has(&[
                 "tls handshake eof",
@@ -274,6 +274,7 @@ mod tests {
             ("tls handshake eof", Handshake),
             ("received fatal alert: HandshakeFailure", Handshake),
             ("invalid server name \"\"", Unavailable),
+            ("TLS is off in this host: run wasio with --tls", Unavailable),
         ];
         for (text, failure) in cases {
             assert_eq!(TlsFailure::classify(text), Some(failure), "{text}");

@@ -70,8 +70,13 @@ struct Halves {
 
 impl Halves {
     /// Send end of file once everything written has gone out; over TLS,
-    /// `close_notify` first. `false`: not yet, wait for the output.
+    /// `close_notify` first (after which the TLS output is closed).
+    /// `false`: not yet, wait for the output.
     fn shutdown_send(&mut self) -> Result<bool, Error> {
+        let closing_tls = self.tls.as_ref().is_some_and(TlsSession::is_closing);
+        if !closing_tls && !self.output.flushed()? {
+            return Ok(false);
+        }
         if let Some(tls) = &mut self.tls {
             tls.close_output();
             if !self.output.closed()? {
@@ -732,16 +737,12 @@ impl Inner {
                     }
                     Err(error) => error,
                 },
-                Send::Shutdown => match halves.output.flushed() {
+                Send::Shutdown => match halves.shutdown_send() {
+                    Ok(true) => {
+                        protocol.shut_down();
+                        continue;
+                    }
                     Ok(false) => return Sent::Blocked,
-                    Ok(true) => match halves.shutdown_send() {
-                        Ok(true) => {
-                            protocol.shut_down();
-                            continue;
-                        }
-                        Ok(false) => return Sent::Blocked,
-                        Err(error) => error,
-                    },
                     Err(error) => error,
                 },
                 Send::Release => {

@@ -37,6 +37,10 @@ pub(crate) enum TlsSession {}
 
 #[cfg(not(feature = "tls"))]
 impl TlsSession {
+    pub fn is_closing(&self) -> bool {
+        match *self {}
+    }
+
     pub fn close_output(&mut self) {
         match *self {}
     }

@@ -43,6 +43,11 @@ pub struct Session {
 }
 
 impl Session {
+    /// Whether `close_notify` has been asked for.
+    pub fn is_closing(&self) -> bool {
+        self.closing
+    }
+
     /// Start sending `close_notify` (once); the output stream is ready
     /// again when it has gone out.
     pub fn close_output(&mut self) {

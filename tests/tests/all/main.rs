@@ -19,3 +19,4 @@ mod isolation;
 mod soak;
 mod stdio;
 mod stock_cli;
+mod tls;

@@ -1,0 +1,320 @@
+//! TLS clients (`wasi:tls` through the wasio host) against native rustls
+//! peers on loopback, with a test CA made here: a TLS connection, STARTTLS
+//! with `start_tls`, and each way a handshake can fail, which must be a
+//! clear error, never a hang or a trap.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, date_time_ymd,
+};
+use rustls::ServerConfig;
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+use wasio_host::{Host, HostConfig, TlsConfig};
+use wasio_tests::{loopback_host, loopback_policy, target, within};
+
+use crate::support::{self, programs, run_command, wasio_cli};
+
+/// A certificate authority made for one test, its certificate in a file
+/// for the host to trust.
+struct TestCa {
+    issuer: CertifiedIssuer<'static, KeyPair>,
+    dir: tempfile::TempDir,
+}
+
+/// What a server certificate is like.
+#[derive(Clone, Copy)]
+enum Leaf {
+    /// Valid now for `localhost`.
+    Good,
+    /// Valid for `other.test` only.
+    OtherName,
+    /// Valid for `localhost`, but only in 2020.
+    Expired,
+}
+
+impl TestCa {
+    /// A CA named `name` (two CAs of one name would look like one CA
+    /// with a bad signature).
+    fn new(name: &str) -> Self {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        let issuer = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ca.pem"), issuer.pem()).unwrap();
+        Self { issuer, dir }
+    }
+
+    fn pem_file(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    /// A rustls server configuration with a certificate of this CA.
+    fn server(&self, leaf: Leaf) -> Arc<ServerConfig> {
+        let name = match leaf {
+            Leaf::OtherName => "other.test",
+            Leaf::Good | Leaf::Expired => "localhost",
+        };
+        let mut params = CertificateParams::new(vec![name.to_owned()]).unwrap();
+        if let Leaf::Expired = leaf {
+            params.not_before = date_time_ymd(2020, 1, 1);
+            params.not_after = date_time_ymd(2020, 12, 31);
+        }
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.der().clone()], key)
+            .unwrap();
+        Arc::new(config)
+    }
+
+    /// A host that trusts this CA only.
+    fn host(&self) -> Host {
+        Host::new(HostConfig {
+            policy: loopback_policy(None),
+            tls: Some(TlsConfig {
+                system_roots: false,
+                ca_files: vec![self.pem_file()],
+            }),
+            ..HostConfig::default()
+        })
+        .expect("a host with TLS")
+    }
+}
+
+/// How a native peer treats each connection.
+#[derive(Clone)]
+enum Peer {
+    /// TLS at once, then echo everything.
+    TlsEcho(Arc<ServerConfig>),
+    /// Plain until `STARTTLS\n`, answered `OK\n`; then TLS and echo.
+    StartTls(Arc<ServerConfig>),
+    /// Not TLS: answers whatever comes with an HTTP error and closes.
+    Plain,
+    /// Reads the start of the handshake, then resets the connection.
+    Reset,
+}
+
+/// Start `peer` on a loopback port; it serves until the test ends.
+async fn start_peer(peer: Peer) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(serve(peer.clone(), stream));
+        }
+    });
+    addr
+}
+
+async fn serve(peer: Peer, mut stream: TcpStream) {
+    match peer {
+        Peer::TlsEcho(config) => tls_echo(config, stream).await,
+        Peer::StartTls(config) => {
+            let mut line = Vec::new();
+            // Byte by byte: nothing after the `\n` may be read here.
+            while !line.ends_with(b"\n") && line.len() < 64 {
+                match stream.read_u8().await {
+                    Ok(byte) => line.push(byte),
+                    Err(_) => return,
+                }
+            }
+            if line == b"STARTTLS\n" && stream.write_all(b"OK\n").await.is_ok() {
+                tls_echo(config, stream).await;
+            }
+        }
+        Peer::Plain => {
+            let mut buf = [0; 1024];
+            let _ = stream.read(&mut buf).await;
+            let _ = stream.write_all(b"HTTP/1.0 400 Bad Request\r\n\r\n").await;
+        }
+        Peer::Reset => {
+            let mut buf = [0; 16];
+            let _ = stream.read_exact(&mut buf).await;
+            let _ = stream.set_zero_linger();
+        }
+    }
+}
+
+/// Accept TLS on `stream` and echo everything until the client's end.
+async fn tls_echo(config: Arc<ServerConfig>, stream: TcpStream) {
+    let Ok(tls) = TlsAcceptor::from(config).accept(stream).await else {
+        return;
+    };
+    let (mut reader, mut writer) = tokio::io::split(tls);
+    if tokio::io::copy(&mut reader, &mut writer).await.is_ok() {
+        let _ = writer.shutdown().await;
+    }
+}
+
+/// Run `tls_client` on `host` against `addr`; its output once it exited 0.
+async fn tls_client(host: &Host, addr: SocketAddr, server_name: &str, mode: &str) -> String {
+    let args = [target(addr), server_name.to_owned(), mode.to_owned()];
+    let finished = support::run(host, programs::TLS_CLIENT, &args).await;
+    finished.assert_success();
+    finished.stdout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_connection_exchanges_lines_with_a_rustls_server() {
+    within(async {
+        let ca = TestCa::new("wasio test CA");
+        let addr = start_peer(Peer::TlsEcho(ca.server(Leaf::Good))).await;
+        let out = tls_client(&ca.host(), addr, "localhost", "echo").await;
+        assert!(out.contains("ok: 100 lines over TLS"), "{out}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_start_tls_upgrades_a_plain_connection() {
+    within(async {
+        let ca = TestCa::new("wasio test CA");
+        let addr = start_peer(Peer::StartTls(ca.server(Leaf::Good))).await;
+        let out = tls_client(&ca.host(), addr, "localhost", "starttls").await;
+        assert!(out.contains("ok: 100 lines after STARTTLS"), "{out}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_start_tls_refuses_while_bytes_are_buffered() {
+    within(async {
+        let ca = TestCa::new("wasio test CA");
+        let addr = start_peer(Peer::StartTls(ca.server(Leaf::Good))).await;
+        let out = tls_client(&ca.host(), addr, "localhost", "starttls-early").await;
+        assert!(
+            out.contains("ok: start_tls refused with bytes buffered"),
+            "{out}"
+        );
+    })
+    .await;
+}
+
+/// The error line `tls_client … fail` printed.
+async fn failure(host: &Host, peer: Peer, server_name: &str) -> String {
+    let addr = start_peer(peer).await;
+    let out = tls_client(host, addr, server_name, "fail").await;
+    out.lines()
+        .find_map(|line| line.strip_prefix("error: "))
+        .unwrap_or_else(|| panic!("no error line in {out:?}"))
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_certificate_of_an_unknown_ca_is_not_trusted() {
+    within(async {
+        let (trusted, unknown) = (
+            TestCa::new("wasio trusted CA"),
+            TestCa::new("wasio unknown CA"),
+        );
+        let error = failure(
+            &trusted.host(),
+            Peer::TlsEcho(unknown.server(Leaf::Good)),
+            "localhost",
+        )
+        .await;
+        assert!(error.starts_with("CertificateNotTrusted"), "{error}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_certificate_for_another_name_is_a_name_mismatch() {
+    within(async {
+        let ca = TestCa::new("wasio test CA");
+        let error = failure(
+            &ca.host(),
+            Peer::TlsEcho(ca.server(Leaf::OtherName)),
+            "localhost",
+        )
+        .await;
+        assert!(error.starts_with("NameMismatch"), "{error}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_expired_certificate_is_refused() {
+    within(async {
+        let ca = TestCa::new("wasio test CA");
+        let error = failure(
+            &ca.host(),
+            Peer::TlsEcho(ca.server(Leaf::Expired)),
+            "localhost",
+        )
+        .await;
+        assert!(error.starts_with("CertificateExpired"), "{error}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_peer_that_is_not_tls_is_named() {
+    within(async {
+        let ca = TestCa::new("wasio test CA");
+        let error = failure(&ca.host(), Peer::Plain, "localhost").await;
+        assert!(error.starts_with("NotTls"), "{error}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_reset_during_the_handshake_is_a_reset() {
+    within(async {
+        let ca = TestCa::new("wasio test CA");
+        let error = failure(&ca.host(), Peer::Reset, "localhost").await;
+        assert!(error.starts_with("ConnectionReset"), "{error}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_off_in_the_host_fails_the_handshake_clearly() {
+    within(async {
+        let ca = TestCa::new("wasio test CA");
+        let error = failure(
+            &loopback_host(None),
+            Peer::TlsEcho(ca.server(Leaf::Good)),
+            "localhost",
+        )
+        .await;
+        assert!(error.starts_with("Unavailable"), "{error}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_under_wasio_run_with_tls_ca() {
+    let ca = TestCa::new("wasio test CA");
+    let addr = within(start_peer(Peer::TlsEcho(ca.server(Leaf::Good)))).await;
+    let program = wasio_tests::artifact("tls_client.wasm");
+    let output = tokio::task::spawn_blocking(move || {
+        run_command(
+            std::process::Command::new(wasio_cli())
+                .args(["run", "--tls", "--tls-ca"])
+                .arg(ca.pem_file())
+                .args(["--allow-connect", "127.0.0.1:*"])
+                .arg(program)
+                .args([target(addr).as_str(), "localhost", "echo"]),
+        )
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("ok: 100 lines over TLS"),
+        "{output:?}"
+    );
+}
