@@ -9,6 +9,8 @@
 //! - `starttls-early`: as `starttls`, reading only `OK` of the reply:
 //!   `start_tls` refuses with `invalid-state` while the `\n` is buffered
 //!   (it would be lost), and the connection goes on; prints `ok: ...`.
+//! - `redis`: open a TLS connection to a `redis-server --tls-port`, `SET`
+//!   and `GET` a value and `PING`; prints `ok: ...`.
 //! - `fail`: open a TLS connection that must fail; prints `error: ` and
 //!   the error's debug form (for a TLS failure, its `TlsFailure`).
 
@@ -66,6 +68,43 @@ fn main() {
                     "the buffered byte is still there",
                 );
                 println!("ok: start_tls refused with bytes buffered");
+            }
+            "redis" => {
+                let (reader, writer) = ok(connect_with(&target, options).await, "TLS connect");
+                let value = "v".repeat(10_000);
+                let set = format!(
+                    "*3\r\n$3\r\nSET\r\n$5\r\nwasio\r\n${}\r\n{value}\r\n",
+                    value.len()
+                );
+                ok(writer.write(set.as_bytes()), "write SET");
+                ok(
+                    writer.write(b"*2\r\n$3\r\nGET\r\n$5\r\nwasio\r\n"),
+                    "write GET",
+                );
+                ok(writer.write(b"*1\r\n$4\r\nPING\r\n"), "write PING");
+                check_eq(
+                    ok(reader.readline().await, "SET reply"),
+                    b"+OK\r\n".to_vec(),
+                    "SET",
+                );
+                check_eq(
+                    ok(reader.readline().await, "GET header"),
+                    format!("${}\r\n", value.len()).into_bytes(),
+                    "GET header",
+                );
+                check_eq(
+                    ok(reader.readexactly(value.len() as i64 + 2).await, "GET body"),
+                    format!("{value}\r\n").into_bytes(),
+                    "GET body",
+                );
+                check_eq(
+                    ok(reader.readline().await, "PING reply"),
+                    b"+PONG\r\n".to_vec(),
+                    "PING",
+                );
+                writer.close();
+                ok(writer.wait_closed().await, "wait_closed");
+                println!("ok: SET, GET and PING over TLS");
             }
             "fail" => match connect_with(&target, options).await {
                 Ok(_) => fail("the TLS connection opened"),

@@ -55,6 +55,21 @@ impl TestCa {
         self.dir.path().join("ca.pem")
     }
 
+    /// A certificate of this CA for `localhost` and its key, as PEM files
+    /// in the CA's directory: (certificate, key).
+    fn leaf_files(&self) -> (PathBuf, PathBuf) {
+        let params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        let (cert_file, key_file) = (
+            self.dir.path().join("leaf.pem"),
+            self.dir.path().join("leaf.key"),
+        );
+        std::fs::write(&cert_file, cert.pem()).unwrap();
+        std::fs::write(&key_file, key.serialize_pem()).unwrap();
+        (cert_file, key_file)
+    }
+
     /// A rustls server configuration with a certificate of this CA.
     fn server(&self, leaf: Leaf) -> Arc<ServerConfig> {
         let name = match leaf {
@@ -317,4 +332,68 @@ async fn tls_under_wasio_run_with_tls_ca() {
         output.status.success() && stdout.contains("ok: 100 lines over TLS"),
         "{output:?}"
     );
+}
+
+/// A `redis-server` (OpenSSL) with only a TLS port, killed when dropped.
+struct TlsRedis {
+    port: u16,
+    _child: tokio::process::Child,
+}
+
+impl TlsRedis {
+    async fn start(ca: &TestCa) -> TlsRedis {
+        let (cert, key) = ca.leaf_files();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = tokio::process::Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", "0"])
+            .args(["--tls-port", &port.to_string()])
+            .arg("--tls-cert-file")
+            .arg(&cert)
+            .arg("--tls-key-file")
+            .arg(&key)
+            .arg("--tls-ca-cert-file")
+            .arg(ca.pem_file())
+            .args(["--tls-auth-clients", "no"])
+            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .arg("--dir")
+            .arg(ca.dir.path())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start redis-server (make setup installs it)");
+        // Listening once a TCP connect succeeds; bounded by the test's deadline.
+        for _ in 0..500 {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "redis-server exited: is it built with TLS?"
+            );
+            if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                return TlsRedis {
+                    port,
+                    _child: child,
+                };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("redis-server did not listen on its TLS port {port}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_redis_server_with_tls_port() {
+    within(async {
+        let ca = TestCa::new("wasio test CA");
+        let redis = TlsRedis::start(&ca).await;
+        let addr = SocketAddr::from(([127, 0, 0, 1], redis.port));
+        let out = tls_client(&ca.host(), addr, "localhost", "redis").await;
+        assert!(out.contains("ok: SET, GET and PING over TLS"), "{out}");
+    })
+    .await;
 }
