@@ -496,37 +496,19 @@ impl Connection {
     async fn take_for_tls(self: &Rc<Self>) -> Result<Halves, Error> {
         /// Turns of the event loop the tasks get to let go.
         const TURNS: usize = 16;
-        {
-            let mut inner = self.inner.borrow_mut();
-            inner.refresh_for_tls()?;
-            let Transport::Open(halves) =
-                std::mem::replace(&mut inner.transport, Transport::Upgrading)
-            else {
-                unreachable!("refresh_for_tls checked that the socket is open");
-            };
-            inner.reader_called();
-            if let Some(receiver) = inner.receiver.take() {
-                receiver.wake();
+        let halves = self.inner.borrow_mut().begin_upgrade()?;
+        for _ in 0..TURNS {
+            if Rc::strong_count(halves.input.ready()) == 1
+                && Rc::strong_count(halves.output.ready()) == 1
+            {
+                return Ok(halves);
             }
-            inner.release_wakers.iter().for_each(Waker::wake_by_ref);
-            let mut halves = Some(halves);
-            drop(inner);
-            for _ in 0..TURNS {
-                let free = halves.as_ref().is_some_and(|h| {
-                    Rc::strong_count(h.input.ready()) == 1
-                        && Rc::strong_count(h.output.ready()) == 1
-                });
-                if free {
-                    return Ok(halves.take().expect("the halves are here"));
-                }
-                // A turn of the event loop: ready tasks run, and the
-                // reactor wakes those whose pollables are ready.
-                runtime::wait_for(Rc::new(monotonic_clock::subscribe_duration(0))).await;
-            }
-            // Still in use: give the socket back as it was.
-            let mut inner = self.inner.borrow_mut();
-            inner.transport = Transport::Open(halves.take().expect("the halves are here"));
+            // A turn of the event loop: ready tasks run, and the reactor
+            // wakes those whose pollables are ready.
+            runtime::wait_for(Rc::new(monotonic_clock::subscribe_duration(0))).await;
         }
+        // Still in use: give the socket back as it was.
+        self.inner.borrow_mut().transport = Transport::Open(halves);
         spawn_receiver(Rc::downgrade(self));
         Err(Error::invalid_state(
             "start_tls: the stream's pollables are still in use",
@@ -653,6 +635,23 @@ fn spawn_sender(connection: Rc<Connection>) {
 }
 
 impl Inner {
+    /// Take the halves out for `start_tls` and wake the tasks that wait on
+    /// their pollables, so that they let go.
+    #[cfg(feature = "tls")]
+    fn begin_upgrade(&mut self) -> Result<Halves, Error> {
+        self.refresh_for_tls()?;
+        let Transport::Open(halves) = std::mem::replace(&mut self.transport, Transport::Upgrading)
+        else {
+            unreachable!("refresh_for_tls checked that the socket is open");
+        };
+        self.reader_called();
+        if let Some(receiver) = self.receiver.take() {
+            receiver.wake();
+        }
+        self.release_wakers.iter().for_each(Waker::wake_by_ref);
+        Ok(halves)
+    }
+
     /// Whether the connection can move to TLS now: open, not TLS yet, no
     /// pollables lent, and nothing read ahead that would be lost.
     #[cfg(feature = "tls")]
