@@ -47,8 +47,9 @@ if ! cargo nextest --version > /dev/null 2>&1; then
 fi
 
 # redis-server from the system's packages: the real server the composed
-# example (examples/redis-client) is tested against. The tests start their
-# own instance; no service is needed.
+# example (examples/redis-client) is tested against, and (Debian's build
+# links OpenSSL: --tls-port) the TLS client. The tests start their own
+# instances; no service is needed.
 if ! command -v redis-server > /dev/null; then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"

@@ -104,7 +104,11 @@ impl TlsFailure {
     pub fn classify(description: &str) -> Option<Self> {
         let has = |words: &[&str]| words.iter().any(|w| description.contains(w));
         Some(
-            if has(&["UnknownIssuer", "UnknownCA", "CertificateUnknown"]) {
+            // The peer's alert first: its verdict (on a client certificate,
+            // a version, ...) is named like ours would be.
+            if has(&["received fatal alert"]) {
+                Self::Handshake
+            } else if has(&["UnknownIssuer"]) {
                 Self::CertificateNotTrusted
             } else if has(&["NotValidForName", "not valid for name"]) {
                 Self::NameMismatch
@@ -127,7 +131,6 @@ impl TlsFailure {
                 Self::Unavailable
             } else if has(&[
                 "tls handshake eof",
-                "received fatal alert",
                 "peer is incompatible",
                 "peer misbehaved",
                 "handshake",
@@ -273,6 +276,7 @@ mod tests {
             ),
             ("tls handshake eof", Handshake),
             ("received fatal alert: HandshakeFailure", Handshake),
+            ("received fatal alert: UnknownCA", Handshake),
             ("invalid server name \"\"", Unavailable),
             ("TLS is off in this host: run wasio with --tls", Unavailable),
         ];
