@@ -210,21 +210,31 @@ pub struct RunArgs {
     )]
     pub no_cache: bool,
 
-    /// The component to run (a .wasm file built for wasm32-wasip2).
-    #[arg(value_name = "COMPONENT")]
-    pub component: PathBuf,
-
-    /// Arguments for the guest: everything after COMPONENT, unchanged. The
-    /// guest's argv[0] is the component's file name.
+    /// The component to run (a .wasm file built for wasm32-wasip2), then
+    /// the arguments for the guest: everything after COMPONENT, unchanged,
+    /// even those that look like wasio's flags (`wcat-tls.wasm --tls ...`).
+    /// The guest's argv[0] is the component's file name.
     #[arg(
-        value_name = "ARGS",
+        value_name = "COMPONENT [ARGS]",
+        required = true,
+        num_args = 1..,
         trailing_var_arg = true,
         allow_hyphen_values = true
     )]
-    pub args: Vec<String>,
+    pub component_and_args: Vec<String>,
 }
 
 impl RunArgs {
+    /// The component to run.
+    pub fn component(&self) -> PathBuf {
+        PathBuf::from(&self.component_and_args[0])
+    }
+
+    /// The guest's arguments after its name.
+    pub fn guest_args(&self) -> &[String] {
+        &self.component_and_args[1..]
+    }
+
     /// The host configuration these flags describe.
     pub fn host_config(&self) -> Result<HostConfig, String> {
         let mut policy = NetworkPolicy::deny_all();
@@ -268,10 +278,10 @@ impl RunArgs {
     /// What the guest sees: argv (the file name first), env, directories, and
     /// the host's stdin, stdout and stderr.
     pub fn run_options(&self) -> Result<RunOptions, String> {
-        let program = self
-            .component
+        let component = self.component();
+        let program = component
             .file_name()
-            .unwrap_or(self.component.as_os_str())
+            .unwrap_or(component.as_os_str())
             .to_string_lossy()
             .into_owned();
         let mut env = Vec::new();
@@ -289,7 +299,7 @@ impl RunArgs {
         }
         Ok(RunOptions {
             args: std::iter::once(program)
-                .chain(self.args.iter().cloned())
+                .chain(self.guest_args().iter().cloned())
                 .collect(),
             env,
             dirs: self.dirs.clone(),
@@ -380,6 +390,20 @@ mod tests {
         );
         assert_eq!(parse_dir("/data::/d").unwrap().guest, "/d");
         assert!(parse_dir("::/d").is_err());
+    }
+
+    #[test]
+    fn guest_args_may_look_like_wasio_flags() {
+        let cli =
+            Cli::try_parse_from(["wasio", "run", "--tls", "wcat.wasm", "--tls", "h", "1"]).unwrap();
+        let Command::Run(run) = cli.command;
+        assert!(run.tls);
+        assert_eq!(run.component(), PathBuf::from("wcat.wasm"));
+        assert_eq!(
+            run.run_options().unwrap().args,
+            ["wcat.wasm", "--tls", "h", "1"]
+        );
+        assert!(Cli::try_parse_from(["wasio", "run", "--tls"]).is_err());
     }
 
     #[test]

@@ -52,7 +52,7 @@ fn run(args: RunArgs) -> Result<i32, i32> {
         .map_err(|e| usage(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
         let host = wasio_host::Host::new(config).map_err(report)?;
-        let loaded = host.load(&args.component).map_err(report)?;
+        let loaded = host.load(args.component()).map_err(report)?;
         loaded.run(&options).await.map_err(report)
     })
 }

@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use wasio_host::{Host, HostConfig, TlsConfig};
-use wasio_tests::{loopback_host, loopback_policy, target, within};
+use wasio_tests::{loopback_host, loopback_policy, made_by, target, within};
 
 use crate::support::{self, programs, run_command, wasio_cli};
 
@@ -396,4 +396,55 @@ async fn tls_redis_server_with_tls_port() {
         assert!(out.contains("ok: SET, GET and PING over TLS"), "{out}");
     })
     .await;
+}
+
+/// `PROGRAM ARGS... dist/wcat-tls.wasm --tls localhost PORT` with no
+/// input, against a rustls echo peer with a certificate of `ca`.
+async fn wcat_tls(ca: &TestCa, program: PathBuf, args: &[&str]) -> std::process::Output {
+    let addr = start_peer(Peer::TlsEcho(ca.server(Leaf::Good))).await;
+    let mut args: Vec<String> = args.iter().map(|arg| arg.to_string()).collect();
+    let wcat = made_by("dist/wcat-tls.wasm", "make build");
+    args.push(wcat.display().to_string());
+    args.extend(["--tls".into(), "localhost".into(), addr.port().to_string()]);
+    tokio::task::spawn_blocking(move || {
+        run_command(std::process::Command::new(program).args(&args))
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_wcat_under_wasio_run_trusts_the_tls_ca() {
+    let ca = TestCa::new("wasio test CA");
+    let ca_file = ca.pem_file().display().to_string();
+    let args = [
+        "run",
+        "--tls",
+        "--tls-ca",
+        &ca_file,
+        "--allow-connect",
+        "127.0.0.1:*",
+        "--allow-dns",
+    ];
+    let output = within(wcat_tls(&ca, wasio_cli().to_owned(), &args)).await;
+    assert!(output.status.success(), "{output:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_stock_cli_trusts_only_the_public_roots() {
+    let ca = TestCa::new("wasio test CA");
+    let args = [
+        "run",
+        "-S",
+        "inherit-network",
+        "-S",
+        "allow-ip-name-lookup",
+        "-S",
+        "tls",
+    ];
+    let wasmtime = made_by(".tools/bin/wasmtime", "make setup");
+    let output = within(wcat_tls(&ca, wasmtime, &args)).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(stderr.contains("TLS certificate not trusted"), "{stderr}");
 }
