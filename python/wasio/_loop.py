@@ -1,0 +1,257 @@
+"""An asyncio event loop that waits on `wasi:io/poll` pollables.
+
+CPython's `BaseEventLoop` keeps the ready queue, timers, tasks and the
+exception handler; its `_run_once` asks `self._selector.select(timeout)`
+what became ready. Here that selector is `wasi:io/poll.poll` over the
+pollables that waiting tasks registered (from wasio's `subscribe`
+functions) plus a monotonic-clock pollable for the next timer, so
+`asyncio.sleep`, `wait_for` and `timeout` work as on CPython.
+
+Before each wait the loop sends what writers buffered, as asyncio's
+transports do: a `write` only buffers (wasio coalesces writes), and a
+writer whose bytes do not all fit in the socket is watched until they do.
+
+componentize-py's `poll_loop.PollLoop` (for `wasi:http` worlds) keeps its
+own list of `(pollable, future)` pairs in `loop.wakers`; `wait` uses it
+when it runs on that loop instead.
+"""
+
+import asyncio
+from asyncio import base_events, events
+
+from . import _wit
+
+
+class Deadlock(RuntimeError):
+    """Every task waits and nothing (no pollable, no timer) can wake one."""
+
+
+class _PollSelector:
+    """The part of a selector `BaseEventLoop._run_once` uses: `select`."""
+
+    def __init__(self):
+        # id -> (pollables, future) of each task waiting in `wait`
+        self.waiters = {}
+        self._next_id = 0
+        # writers with bytes buffered since the loop last flushed
+        self.dirty = set()
+        # writers whose buffer did not fit into the socket: watched
+        self.flushing = set()
+
+    def add(self, pollables, future):
+        self._next_id += 1
+        self.waiters[self._next_id] = (pollables, future)
+        return self._next_id
+
+    def remove(self, key):
+        self.waiters.pop(key, None)
+
+    def _flush(self):
+        """Send buffered writes; the writers that still hold bytes."""
+        if self.dirty:
+            self.flushing |= self.dirty
+            self.dirty.clear()
+        pending = []
+        for writer in list(self.flushing):
+            if writer._flush():
+                pending.append(writer)
+            else:
+                self.flushing.discard(writer)
+        return pending
+
+    def select(self, timeout):
+        poll = _wit.interface("poll")
+        pollables = []
+        owners = []
+        for pollables_of, future in self.waiters.values():
+            if future.done():
+                continue
+            for pollable in pollables_of:
+                pollables.append(pollable)
+                owners.append(future)
+        writers = self._flush()
+        writer_pollables = [writer._subscribe() for writer in writers]
+        try:
+            pollables.extend(writer_pollables)
+            if not pollables:
+                if timeout is None:
+                    raise Deadlock(
+                        "every task waits and nothing can wake one "
+                        "(no stream, server or timer is pending)"
+                    )
+                if timeout <= 0:
+                    return []
+            timer = None
+            if timeout is not None:
+                clock = _wit.interface("monotonic_clock")
+                timer = clock.subscribe_duration(max(0, int(timeout * 1e9)))
+                pollables.append(timer)
+            try:
+                ready = poll.poll(pollables)
+            finally:
+                if timer is not None:
+                    timer.__exit__(None, None, None)
+        finally:
+            for pollable in writer_pollables:
+                pollable.__exit__(None, None, None)
+        events_ = []
+        for index in ready:
+            if index < len(owners):
+                events_.append(owners[index])
+        return events_
+
+    def close(self):
+        self.waiters.clear()
+        self.dirty.clear()
+        self.flushing.clear()
+
+
+class EventLoop(base_events.BaseEventLoop):
+    """asyncio's event loop for a component: everything `BaseEventLoop`
+    offers (tasks, futures, `call_soon`, `call_later`, timeouts), waiting
+    through `wasi:io/poll`. Streams come from `wasio.open_connection` and
+    `wasio.start_server`; `create_connection` and other transport-level
+    calls are not available.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._selector = _PollSelector()
+
+    def _process_events(self, event_list):
+        for future in event_list:
+            if not future.done():
+                future.set_result(None)
+
+    def _write_to_self(self):
+        # Only one thread runs in a component: nothing to wake.
+        pass
+
+    def close(self):
+        super().close()
+        self._selector.close()
+
+    def _unsupported(self, what):
+        raise NotImplementedError(
+            f"{what} is not available in a component; use wasio's streams "
+            "(asyncio.open_connection / asyncio.start_server after wasio.install())"
+        )
+
+    async def create_connection(self, *args, **kwargs):
+        self._unsupported("loop.create_connection")
+
+    async def create_server(self, *args, **kwargs):
+        self._unsupported("loop.create_server")
+
+    async def create_unix_connection(self, *args, **kwargs):
+        self._unsupported("loop.create_unix_connection")
+
+    async def create_unix_server(self, *args, **kwargs):
+        self._unsupported("loop.create_unix_server")
+
+    async def getaddrinfo(self, *args, **kwargs):
+        self._unsupported("loop.getaddrinfo")
+
+    def run_in_executor(self, executor, func, *args):
+        self._unsupported("loop.run_in_executor")
+
+
+def _selector_of(loop):
+    selector = getattr(loop, "_selector", None)
+    if isinstance(selector, _PollSelector):
+        return selector
+    return None
+
+
+def mark_dirty(writer):
+    """Note that `writer` buffered bytes the loop must send."""
+    selector = _selector_of(events.get_running_loop())
+    if selector is not None:
+        selector.dirty.add(writer)
+    else:
+        writer._flush()
+
+
+def forget(writer):
+    """Stop sending for `writer` (it was aborted or dropped)."""
+    try:
+        loop = events.get_running_loop()
+    except RuntimeError:
+        return
+    selector = _selector_of(loop)
+    if selector is not None:
+        selector.dirty.discard(writer)
+        selector.flushing.discard(writer)
+
+
+async def wait(pollables):
+    """Wait until any of `pollables` is ready, then drop them all.
+
+    The pollables are dropped when the wait ends in any way (ready,
+    cancelled), before the resources they belong to can be.
+    """
+    loop = events.get_running_loop()
+    selector = _selector_of(loop)
+    if selector is None:
+        wakers = getattr(loop, "wakers", None)
+        if isinstance(wakers, list):
+            await _wait_on_poll_loop(loop, wakers, pollables)
+            return
+        _drop(pollables)
+        raise RuntimeError(
+            f"wasio's streams need wasio's event loop, not {type(loop).__name__}: "
+            "call wasio.install() before asyncio.run(), or use wasio.run()"
+        )
+    future = loop.create_future()
+    key = selector.add(pollables, future)
+    try:
+        await future
+    finally:
+        selector.remove(key)
+        _drop(pollables)
+
+
+async def _wait_on_poll_loop(loop, wakers, pollables):
+    """componentize-py's `PollLoop`: it drops a pollable once ready."""
+    if len(pollables) == 1:
+        future = loop.create_future()
+        entry = (pollables[0], future)
+        wakers.append(entry)
+        try:
+            await future
+        except BaseException:
+            if entry in wakers:
+                wakers.remove(entry)
+                _drop(pollables)
+            raise
+        return
+    futures = []
+    for pollable in pollables:
+        future = loop.create_future()
+        wakers.append((pollable, future))
+        futures.append(future)
+    try:
+        await asyncio.wait(futures, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for entry in list(zip(pollables, futures)):
+            if entry in wakers:
+                wakers.remove(entry)
+                _drop([entry[0]])
+
+
+def _drop(pollables):
+    for pollable in pollables:
+        pollable.__exit__(None, None, None)
+
+
+# Python 3.14 renamed the base policy (policies are deprecated there).
+_BasePolicy = getattr(events, "BaseDefaultEventLoopPolicy", None) or getattr(
+    events, "_BaseDefaultEventLoopPolicy"
+)
+
+
+class EventLoopPolicy(_BasePolicy):
+    """The policy `wasio.install()` sets: new loops are `EventLoop`s."""
+
+    def new_event_loop(self):
+        return EventLoop()
