@@ -20,6 +20,9 @@ this module. Exceptions are asyncio's own (`IncompleteReadError`,
 """
 
 import asyncio
+import runpy
+import sys
+import types
 import warnings
 
 from ._loop import Deadlock, EventLoop, EventLoopPolicy
@@ -79,18 +82,28 @@ def run(main, *, debug=None):
         return runner.run(main)
 
 
-def run_main(module, argv=None):
-    """Run `module` as `python -m module` would, with wasio installed:
-    for a component's `wasi:cli/run` export. Returns the exit status
-    (`sys.exit`'s argument, 0 when the module returns)."""
-    import runpy
-    import sys
-
+def run_main(module, argv=None, *, source=None):
+    """Run `module` as `python -m module` would, with wasio installed: for
+    a component's `wasi:cli/run` export. `source`, when given, is the
+    module's code (a component holds modules, not their files). Returns
+    the exit status: `sys.exit`'s argument, 0 when the module returns."""
     install()
     if argv is not None:
         sys.argv = list(argv)
     try:
-        runpy.run_module(module, run_name="__main__", alter_sys=True)
+        if source is None:
+            runpy.run_module(module, run_name="__main__", alter_sys=True)
+        else:
+            # As runpy's alter_sys: the program is `sys.modules["__main__"]`.
+            main = types.ModuleType("__main__")
+            main.__file__ = f"{module}.py"
+            saved = sys.modules.get("__main__")
+            sys.modules["__main__"] = main
+            try:
+                exec(compile(source, main.__file__, "exec"), main.__dict__)
+            finally:
+                if saved is not None:
+                    sys.modules["__main__"] = saved
     except SystemExit as exit_:
         code = exit_.code
         if code is None:

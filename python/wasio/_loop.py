@@ -30,7 +30,7 @@ class _PollSelector:
     """The part of a selector `BaseEventLoop._run_once` uses: `select`."""
 
     def __init__(self):
-        # id -> (pollables, future) of each task waiting in `wait`
+        # id -> `_Wait` of each task waiting in `wait`
         self.waiters = {}
         self._next_id = 0
         # writers with bytes buffered since the loop last flushed
@@ -38,9 +38,9 @@ class _PollSelector:
         # writers whose buffer did not fit into the socket: watched
         self.flushing = set()
 
-    def add(self, pollables, future):
+    def add(self, waiting):
         self._next_id += 1
-        self.waiters[self._next_id] = (pollables, future)
+        self.waiters[self._next_id] = waiting
         return self._next_id
 
     def remove(self, key):
@@ -63,12 +63,12 @@ class _PollSelector:
         poll = _wit.interface("poll")
         pollables = []
         owners = []
-        for pollables_of, future in self.waiters.values():
-            if future.done():
+        for waiting in self.waiters.values():
+            if waiting.pollables is None or waiting.future.done():
                 continue
-            for pollable in pollables_of:
+            for pollable in waiting.pollables:
                 pollables.append(pollable)
-                owners.append(future)
+                owners.append(waiting.future)
         writers = self._flush()
         writer_pollables = [writer._subscribe() for writer in writers]
         try:
@@ -163,9 +163,19 @@ def _selector_of(loop):
     return None
 
 
+def _selector_for(writer):
+    loop = writer._loop
+    if loop is None:
+        try:
+            loop = events.get_running_loop()
+        except RuntimeError:
+            return None
+    return _selector_of(loop)
+
+
 def mark_dirty(writer):
     """Note that `writer` buffered bytes the loop must send."""
-    selector = _selector_of(events.get_running_loop())
+    selector = _selector_for(writer)
     if selector is not None:
         selector.dirty.add(writer)
     else:
@@ -174,21 +184,50 @@ def mark_dirty(writer):
 
 def forget(writer):
     """Stop sending for `writer` (it was aborted or dropped)."""
-    try:
-        loop = events.get_running_loop()
-    except RuntimeError:
-        return
-    selector = _selector_of(loop)
+    selector = _selector_for(writer)
     if selector is not None:
         selector.dirty.discard(writer)
         selector.flushing.discard(writer)
 
 
-async def wait(pollables):
+class _Wait:
+    """One task's wait on pollables; `drop` ends it early (the task wakes
+    and calls again)."""
+
+    __slots__ = ("pollables", "future", "owner")
+
+    def __init__(self, pollables, future, owner):
+        self.pollables = pollables
+        self.future = future
+        self.owner = owner
+
+    def drop(self):
+        if self.pollables is not None:
+            _drop(self.pollables)
+            self.pollables = None
+        if not self.future.done():
+            self.future.set_result(None)
+
+
+# owner -> the waits on its pollables (see `release`)
+_waits_by_owner = {}
+
+
+def release(owner):
+    """Drop every pollable that tasks wait on for `owner` (a connection or
+    server) and wake those tasks: wasio traps when it drops a socket whose
+    stream still has a pollable out, so this must precede `close`,
+    `abort` and the like."""
+    for waiting in list(_waits_by_owner.pop(owner, ())):
+        waiting.drop()
+
+
+async def wait(pollables, owner=None):
     """Wait until any of `pollables` is ready, then drop them all.
 
     The pollables are dropped when the wait ends in any way (ready,
-    cancelled), before the resources they belong to can be.
+    cancelled, `release(owner)`), before the resources they belong to
+    can be.
     """
     loop = events.get_running_loop()
     selector = _selector_of(loop)
@@ -203,12 +242,21 @@ async def wait(pollables):
             "call wasio.install() before asyncio.run(), or use wasio.run()"
         )
     future = loop.create_future()
-    key = selector.add(pollables, future)
+    waiting = _Wait(pollables, future, owner)
+    key = selector.add(waiting)
+    if owner is not None:
+        _waits_by_owner.setdefault(owner, set()).add(waiting)
     try:
         await future
     finally:
         selector.remove(key)
-        _drop(pollables)
+        if owner is not None:
+            waits = _waits_by_owner.get(owner)
+            if waits is not None:
+                waits.discard(waiting)
+                if not waits:
+                    del _waits_by_owner[owner]
+        waiting.drop()
 
 
 async def _wait_on_poll_loop(loop, wakers, pollables):

@@ -79,6 +79,16 @@ def interface(name):
     )
 
 
+def _resolve_all():
+    """Find every interface now: componentize-py bundles the modules
+    imported while it builds the component, and only those."""
+    for name in _INTERFACES:
+        try:
+            interface(name)
+        except ImportError:
+            pass
+
+
 def has_unix():
     """Whether the component imports `wasio:streams/unix-streams`."""
     try:
@@ -93,3 +103,6 @@ def err_class():
     from componentize_py_types import Err
 
     return Err
+
+
+_resolve_all()

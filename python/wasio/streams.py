@@ -11,7 +11,7 @@ import asyncio
 import ipaddress
 import socket
 import sys
-import warnings
+import weakref
 
 from . import _errors, _loop, _wit
 
@@ -46,7 +46,7 @@ class StreamReader:
     from `open_connection` and `start_server`.
     """
 
-    def __init__(self, limit=_DEFAULT_LIMIT, loop=None, *, _resource=None):
+    def __init__(self, limit=_DEFAULT_LIMIT, loop=None, *, _resource=None, _owner=None):
         # A reader without a transport is woken by `feed_data`, `feed_eof`
         # and `set_exception` (its pollable could only spin).
         self._fed = None
@@ -57,6 +57,8 @@ class StreamReader:
             _resource = _call(streams.StreamReader.create, limit)
             self._fed = False
         self._reader = _resource
+        # the connection, shared with the writer (see `_loop.release`)
+        self._owner = _owner
         self._limit = limit
         self._exception = None
         self._waiting = None
@@ -98,7 +100,7 @@ class StreamReader:
             self._waiting = name
             try:
                 if self._fed is None:
-                    await _loop.wait([self._reader.subscribe()])
+                    await _loop.wait([self._reader.subscribe()], self._owner)
                 else:
                     self._fed = asyncio.get_running_loop().create_future()
                     await self._fed
@@ -261,6 +263,7 @@ class StreamWriter:
     def __init__(self, resource, reader, loop=None):
         self._writer = resource
         self._reader = reader
+        self._owner = reader._owner if reader is not None else None
         self._loop = loop
         self._closed = False
         self._extra = None
@@ -279,10 +282,14 @@ class StreamWriter:
     def _flush(self):
         """Push buffered bytes towards the socket; whether any remain."""
         Err = _wit.err_class()
-        try:
-            if self._closed:
+        if self._closed:
+            # Closing goes on until the socket is released.
+            try:
                 self._writer.wait_closed()
                 return False
+            except Err as err:
+                return _errors.is_would_block(err.value)
+        try:
             self._writer.drain()
         except Err as err:
             if not _errors.is_would_block(err.value):
@@ -335,12 +342,14 @@ class StreamWriter:
         if self._closed:
             return
         self._closed = True
+        _loop.release(self._owner)
         self._writer.close()
         _loop.mark_dirty(self)
 
     def abort(self):
         self._closed = True
         _loop.forget(self)
+        _loop.release(self._owner)
         self._writer.abort()
 
     def is_closing(self):
@@ -356,7 +365,7 @@ class StreamWriter:
                 error = err.value
             if not _errors.is_would_block(error):
                 raise _errors.to_exception(error)
-            await _loop.wait([self._writer.subscribe()])
+            await _loop.wait([self._writer.subscribe()], self._owner)
 
     def get_extra_info(self, name, default=None):
         if self._extra is None:
@@ -398,7 +407,7 @@ class StreamWriter:
                 error = err.value
             if not _errors.is_would_block(error):
                 raise _errors.to_exception(error)
-            await _loop.wait([self._writer.subscribe()])
+            await _loop.wait([self._writer.subscribe()], self._owner)
 
     async def start_tls(self, *args, **kwargs):
         raise NotImplementedError("TLS is not available in wasio's streams")
@@ -412,14 +421,6 @@ class StreamWriter:
             await self.wait_closed()
         except (ConnectionError, OSError):
             pass
-
-    def __del__(self, warnings=warnings):
-        writer = getattr(self, "_writer", None)
-        if writer is not None and not self._closed:
-            try:
-                writer.close()
-            except Exception:
-                pass
 
 
 class _ServerSocket:
@@ -456,7 +457,8 @@ class Server:
         self._loop = loop
         self._accepting = []
         self._closed = False
-        self._writers = set()
+        # every accepted client's writer, for close_clients / abort_clients
+        self._writers = weakref.WeakSet()
         self._serving_forever = None
 
     def __repr__(self):
@@ -503,12 +505,12 @@ class Server:
                             "exception": _errors.to_exception(error),
                         }
                     )
-                await _loop.wait(resource.subscribe())
+                await _loop.wait(resource.subscribe(), self)
                 continue
             self._client_connected(reader, writer)
 
     def _client_connected(self, reader_resource, writer_resource):
-        reader = StreamReader(self._limit, _resource=reader_resource)
+        reader = StreamReader(self._limit, _resource=reader_resource, _owner=object())
         writer = StreamWriter(writer_resource, reader, self._loop)
         self._writers.add(writer)
         result = self._callback(reader, writer)
@@ -516,7 +518,6 @@ class Server:
             task = self._loop.create_task(result)
 
             def done(task):
-                self._writers.discard(writer)
                 if task.cancelled():
                     writer.close()
                     return
@@ -532,8 +533,6 @@ class Server:
                     writer.close()
 
             task.add_done_callback(done)
-        else:
-            self._writers.discard(writer)
 
     def close(self):
         if self._closed:
@@ -542,16 +541,21 @@ class Server:
         for task in self._accepting:
             task.cancel()
         self._accepting = []
+        _loop.release(self)
         for resource in self._resources:
             resource.close()
         if self._serving_forever is not None and not self._serving_forever.done():
             self._serving_forever.cancel()
 
     def close_clients(self):
+        for writer in list(self._writers):
+            writer.close()
         for resource in self._resources:
             resource.close_clients()
 
     def abort_clients(self):
+        for writer in list(self._writers):
+            writer.abort()
         for resource in self._resources:
             resource.abort_clients()
 
@@ -567,12 +571,10 @@ class Server:
                 except Err as err:
                     if not _errors.is_would_block(err.value):
                         raise _errors.to_exception(err.value) from None
-                # The server's own pollable is ready at once after close:
-                # wait on its clients' writers instead, and look again
-                # every 50 ms in case a client left without a word.
-                pollables = [w._subscribe() for w in self._writers if not w._closed]
-                pollables.append(clock.subscribe_duration(50_000_000))
-                await _loop.wait(pollables)
+                # The server's own pollable is ready at once after close,
+                # and its clients' pollables belong to their tasks: look
+                # again every 20 ms.
+                await _loop.wait([clock.subscribe_duration(20_000_000)])
 
     async def serve_forever(self):
         if self._serving_forever is not None:
@@ -683,7 +685,7 @@ async def open_connection(host=None, port=None, *, limit=_DEFAULT_LIMIT, **kwds)
 
 def _pair(reader_resource, writer_resource, limit):
     loop = asyncio.get_running_loop()
-    reader = StreamReader(limit, _resource=reader_resource)
+    reader = StreamReader(limit, _resource=reader_resource, _owner=object())
     return reader, StreamWriter(writer_resource, reader, loop)
 
 
