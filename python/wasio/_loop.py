@@ -37,6 +37,12 @@ class _PollSelector:
         self.dirty = set()
         # writers whose buffer did not fit into the socket: watched
         self.flushing = set()
+        # writers half-closed (`write_eof`) whose end of file may still
+        # wait inside wasio for the socket: pushed on a timer until the
+        # connection ends (wasio's background flush waits on pollables
+        # that only its blocking calls poll)
+        self.half_closed = set()
+        self._pump_interval = 0.001
 
     def add(self, waiting):
         self._next_id += 1
@@ -61,6 +67,10 @@ class _PollSelector:
 
     def select(self, timeout):
         poll = _wit.interface("poll")
+        for writer in list(self.half_closed):
+            if writer._done():
+                self.half_closed.discard(writer)
+        pumping = bool(self.half_closed)
         pollables = []
         owners = []
         for waiting in self.waiters.values():
@@ -70,6 +80,15 @@ class _PollSelector:
                 pollables.append(pollable)
                 owners.append(waiting.future)
         writers = self._flush()
+        for writer in self.half_closed:
+            writer._push_eof()
+        if pumping:
+            # From 1 ms up to 100 ms between looks while nothing else wakes.
+            interval = self._pump_interval
+            self._pump_interval = min(0.1, interval * 2)
+            timeout = interval if timeout is None else min(timeout, interval)
+        else:
+            self._pump_interval = 0.001
         writer_pollables = [writer._subscribe() for writer in writers]
         try:
             pollables.extend(writer_pollables)
@@ -102,6 +121,7 @@ class _PollSelector:
 
     def close(self):
         self.waiters.clear()
+        self.half_closed.clear()
         self.dirty.clear()
         self.flushing.clear()
 
@@ -180,6 +200,14 @@ def mark_dirty(writer):
         selector.dirty.add(writer)
     else:
         writer._flush()
+
+
+def half_closed(writer):
+    """Note that `writer` half-closed: its end of file may wait in wasio."""
+    selector = _selector_for(writer)
+    if selector is not None:
+        selector.half_closed.add(writer)
+        selector._pump_interval = 0.001
 
 
 def forget(writer):

@@ -264,6 +264,12 @@ class StreamWriter:
         self._writer = resource
         self._reader = reader
         self._owner = reader._owner if reader is not None else None
+        # asyncio's flow control is kept here. wasio's own marks are set to
+        # zero: its non-blocking `drain` then sends whatever is buffered,
+        # which a consumer with its own loop needs (wasio's background
+        # flush waits on the socket only inside its blocking calls).
+        self._low, self._high = resource.get_write_buffer_limits()
+        resource.set_write_buffer_limits(0, 0)
         self._loop = loop
         self._closed = False
         self._extra = None
@@ -291,10 +297,23 @@ class StreamWriter:
                 return _errors.is_would_block(err.value)
         try:
             self._writer.drain()
+            return False
         except Err as err:
-            if not _errors.is_would_block(err.value):
-                return False
-        return self._writer.get_write_buffer_size() > 0
+            return _errors.is_would_block(err.value)
+
+    def _push_eof(self):
+        """Send a pending end of file: wasio's non-blocking `wait_closed`
+        flushes (shutting down once the data is out) and answers
+        `would-block` while the writer is open."""
+        Err = _wit.err_class()
+        try:
+            self._writer.wait_closed()
+        except Err:
+            pass
+
+    def _done(self):
+        """Whether nothing more can happen on the connection."""
+        return self._closed or self._reader is None or self._reader.at_eof()
 
     def _subscribe(self):
         return self._writer.subscribe()
@@ -334,6 +353,7 @@ class StreamWriter:
                 return
             raise _errors.to_exception(err.value) from None
         _loop.mark_dirty(self)
+        _loop.half_closed(self)
 
     def can_write_eof(self):
         return self._writer.can_write_eof()
@@ -387,19 +407,28 @@ class StreamWriter:
         return self._writer.get_write_buffer_size()
 
     def get_write_buffer_limits(self):
-        return tuple(self._writer.get_write_buffer_limits())
+        return (self._low, self._high)
 
     def set_write_buffer_limits(self, high=None, low=None):
-        _call(self._writer.set_write_buffer_limits, high, low)
+        if high is None:
+            high = 4 * low if low is not None else _DEFAULT_LIMIT
+        if low is None:
+            low = high // 4
+        if not high >= low >= 0:
+            raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
+        self._high, self._low = high, low
 
     async def drain(self):
-        """Wait until the write buffer is at or below the low-water mark."""
+        """Wait until the write buffer is at or below the low-water mark
+        (at once while it holds no more than the high-water mark)."""
         if self._reader is not None:
             exc = self._reader.exception()
             if exc is not None:
                 raise exc
         Err = _wit.err_class()
+        paused = self._writer.get_write_buffer_size() > self._high
         while True:
+            # wasio's drain sends what the socket takes (see `__init__`).
             try:
                 self._writer.drain()
                 return
@@ -407,6 +436,9 @@ class StreamWriter:
                 error = err.value
             if not _errors.is_would_block(error):
                 raise _errors.to_exception(error)
+            if not paused or self._writer.get_write_buffer_size() <= self._low:
+                _loop.mark_dirty(self)
+                return
             await _loop.wait([self._writer.subscribe()], self._owner)
 
     async def start_tls(self, *args, **kwargs):
