@@ -71,17 +71,22 @@ class _PollSelector:
             if writer._done():
                 self.half_closed.discard(writer)
         pumping = bool(self.half_closed)
+        # Calls into wasio first (they may drop pollables, see `release`),
+        # then the list of pollables to wait on.
+        writers = self._flush()
+        for writer in self.half_closed:
+            writer._push_eof()
+        writer_pollables = [writer._subscribe() for writer in writers]
         pollables = []
         owners = []
         for waiting in self.waiters.values():
-            if waiting.pollables is None or waiting.future.done():
+            if waiting.future.done():
+                # woken by `release`: its task must run first
+                timeout = 0
                 continue
             for pollable in waiting.pollables:
                 pollables.append(pollable)
                 owners.append(waiting.future)
-        writers = self._flush()
-        for writer in self.half_closed:
-            writer._push_eof()
         if pumping:
             # From 1 ms up to 100 ms between looks while nothing else wakes.
             interval = self._pump_interval
@@ -89,7 +94,6 @@ class _PollSelector:
             timeout = interval if timeout is None else min(timeout, interval)
         else:
             self._pump_interval = 0.001
-        writer_pollables = [writer._subscribe() for writer in writers]
         try:
             pollables.extend(writer_pollables)
             if not pollables:

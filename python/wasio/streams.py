@@ -289,7 +289,9 @@ class StreamWriter:
         """Push buffered bytes towards the socket; whether any remain."""
         Err = _wit.err_class()
         if self._closed:
-            # Closing goes on until the socket is released.
+            # Closing goes on until the socket is released, which must not
+            # find a pollable of this connection out (see `_loop.release`).
+            _loop.release(self._owner)
             try:
                 self._writer.wait_closed()
                 return False
@@ -306,6 +308,7 @@ class StreamWriter:
         flushes (shutting down once the data is out) and answers
         `would-block` while the writer is open."""
         Err = _wit.err_class()
+        _loop.release(self._owner)
         try:
             self._writer.wait_closed()
         except Err:
@@ -378,6 +381,7 @@ class StreamWriter:
     async def wait_closed(self):
         Err = _wit.err_class()
         while True:
+            _loop.release(self._owner)
             try:
                 self._writer.wait_closed()
                 return
