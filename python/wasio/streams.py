@@ -429,8 +429,15 @@ class StreamWriter:
             exc = self._reader.exception()
             if exc is not None:
                 raise exc
+        if self._closed:
+            # asyncio: the closed transport's connection_lost has run.
+            await asyncio.sleep(0)
+            raise ConnectionResetError("Connection lost")
+        if self._writer.get_write_buffer_size() <= self._high:
+            # Not paused: the loop sends the buffer when it would wait.
+            _loop.mark_dirty(self)
+            return
         Err = _wit.err_class()
-        paused = self._writer.get_write_buffer_size() > self._high
         while True:
             # wasio's drain sends what the socket takes (see `__init__`).
             try:
@@ -440,7 +447,7 @@ class StreamWriter:
                 error = err.value
             if not _errors.is_would_block(error):
                 raise _errors.to_exception(error)
-            if not paused or self._writer.get_write_buffer_size() <= self._low:
+            if self._writer.get_write_buffer_size() <= self._low:
                 _loop.mark_dirty(self)
                 return
             await _loop.wait([self._writer.subscribe()], self._owner)

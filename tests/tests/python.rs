@@ -53,7 +53,12 @@ fn wasio_run(unix_dir: &Path, module: &str, args: &[&str]) -> Command {
     let mut command = Command::new(made_by("target/debug/wasio", "make build"));
     command
         .arg("run")
-        .args(["--allow-connect", "127.0.0.1:*", "--allow-listen", "127.0.0.1:*"])
+        .args([
+            "--allow-connect",
+            "127.0.0.1:*",
+            "--allow-listen",
+            "127.0.0.1:*",
+        ])
         .arg("--allow-unix")
         .arg(unix_dir)
         .args(["--max-memory", "1G"])
@@ -98,8 +103,12 @@ impl Server {
             Ok(Ok(Some(line))) => line,
             _ => {
                 let _ = self.child.start_kill();
-                let stderr = std::mem::replace(&mut self.stderr, tokio::spawn(async { String::new() }));
-                panic!("echo_server printed nothing more; stderr:\n{}", stderr.await.unwrap());
+                let stderr =
+                    std::mem::replace(&mut self.stderr, tokio::spawn(async { String::new() }));
+                panic!(
+                    "echo_server printed nothing more; stderr:\n{}",
+                    stderr.await.unwrap()
+                );
             }
         }
     }
@@ -268,7 +277,10 @@ async fn wasio_run_python_server_serves_native_cpython_clients_over_unix() {
             cpython("examples/echo_client.py", &client_args(address))
         })
         .await;
-        assert!(!Path::new(socket).exists(), "the socket file is left behind");
+        assert!(
+            !Path::new(socket).exists(),
+            "the socket file is left behind"
+        );
     })
     .await;
 }
@@ -292,7 +304,10 @@ async fn wasio_run_python_components_talk_over_unix_and_tcp() {
         assert_clients_ok(run(wasio_run(dir.path(), "echo_client", &unix_args)).await);
         assert_clients_ok(run(wasio_run(dir.path(), "echo_client", &client_args(&tcp))).await);
         let last = server.finish().await;
-        let served = format!("served {} clients, ", 2 * CLIENTS.parse::<u32>().unwrap() + 1);
+        let served = format!(
+            "served {} clients, ",
+            2 * CLIENTS.parse::<u32>().unwrap() + 1
+        );
         assert!(last.starts_with(&served), "echo_server said {last:?}");
     })
     .await;
@@ -303,10 +318,17 @@ async fn wasio_run_passes_the_ported_test_streams_with_unix_sockets() {
     within(async {
         let dir = tempfile::tempdir().unwrap();
         let unix_dir = dir.path().to_str().unwrap();
-        let (status, stdout, stderr) =
-            run(wasio_run(dir.path(), "test_streams", &["--unix-dir", unix_dir])).await;
+        let (status, stdout, stderr) = run(wasio_run(
+            dir.path(),
+            "test_streams",
+            &["--unix-dir", unix_dir],
+        ))
+        .await;
         assert!(status.success(), "{stdout}\n{stderr}");
-        assert!(stdout.contains(" passed, 0 failed, 0 skipped"), "{stdout}\n{stderr}");
+        assert!(
+            stdout.contains(" passed, 0 failed, 0 skipped"),
+            "{stdout}\n{stderr}"
+        );
     })
     .await;
 }
