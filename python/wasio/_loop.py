@@ -3,13 +3,22 @@
 CPython's `BaseEventLoop` keeps the ready queue, timers, tasks and the
 exception handler; its `_run_once` asks `self._selector.select(timeout)`
 what became ready. Here that selector is `wasi:io/poll.poll` over the
-pollables that waiting tasks registered (from wasio's `subscribe`
-functions) plus a monotonic-clock pollable for the next timer, so
-`asyncio.sleep`, `wait_for` and `timeout` work as on CPython.
+pollables of what tasks wait for, plus a monotonic-clock pollable for the
+next timer, so `asyncio.sleep`, `wait_for` and `timeout` work as on
+CPython.
 
-Before each wait the loop sends what writers buffered, as asyncio's
-transports do: a `write` only buffers (wasio coalesces writes), and a
-writer whose bytes do not all fit in the socket is watched until they do.
+A waiting task leaves the selector a function that subscribes (a
+resource's `subscribe`), not a pollable: the selector takes every
+pollable right before it polls and drops them all right after. So no
+pollable outlives the poll it was taken for (a resource can be dropped at
+any time between two polls), and each reflects what wasio took in up to
+that moment: any call into wasio may read a socket ahead, which a
+pollable taken earlier would not see.
+
+Before each wait the loop also has wasio send what writers buffered, as
+asyncio's transports do: a `write` only buffers (wasio coalesces writes),
+and a writer whose bytes or end of file did not all go out is watched
+until they have.
 
 componentize-py's `poll_loop.PollLoop` (for `wasi:http` worlds) keeps its
 own list of `(pollable, future)` pairs in `loop.wakers`; `wait` uses it
@@ -26,76 +35,63 @@ class Deadlock(RuntimeError):
     """Every task waits and nothing (no pollable, no timer) can wake one."""
 
 
+# How long a poll may last when a pollable could have missed what wasio
+# took in (see `_PollSelector.select`): from the first value, doubling
+# while nothing happens, up to the second.
+_RECHECK_FIRST = 0.001
+_RECHECK_MOST = 0.1
+
+
 class _PollSelector:
     """The part of a selector `BaseEventLoop._run_once` uses: `select`."""
 
     def __init__(self):
-        # id -> `_Wait` of each task waiting in `wait`
+        # future -> the function that subscribes for it (None: look again
+        # after every poll, see `recheck`)
         self.waiters = {}
-        self._next_id = 0
-        # writers with bytes buffered since the loop last flushed
-        self.dirty = set()
-        # writers whose buffer did not fit into the socket: watched
-        self.flushing = set()
-        # writers half-closed (`write_eof`) whose end of file may still
-        # wait inside wasio for the socket: pushed on a timer until the
-        # connection ends (wasio's background flush waits on pollables
-        # that only its blocking calls poll)
-        self.half_closed = set()
-        self._pump_interval = 0.001
-
-    def add(self, waiting):
-        self._next_id += 1
-        self.waiters[self._next_id] = waiting
-        return self._next_id
-
-    def remove(self, key):
-        self.waiters.pop(key, None)
-
-    def _flush(self):
-        """Send buffered writes; the writers that still hold bytes."""
-        if self.dirty:
-            self.flushing |= self.dirty
-            self.dirty.clear()
-        pending = []
-        for writer in list(self.flushing):
-            if writer._flush():
-                pending.append(writer)
-            else:
-                self.flushing.discard(writer)
-        return pending
+        # writers with something to send since the loop last looked
+        self.writers = set()
+        self._recheck_after = _RECHECK_FIRST
 
     def select(self, timeout):
-        poll = _wit.interface("poll")
-        for writer in list(self.half_closed):
-            if writer._done():
-                self.half_closed.discard(writer)
-        pumping = bool(self.half_closed)
-        # Calls into wasio first (they may drop pollables, see `release`),
-        # then the list of pollables to wait on.
-        writers = self._flush()
-        for writer in self.half_closed:
-            writer._push_eof()
-        writer_pollables = [writer._subscribe() for writer in writers]
+        # Sending first: a writer's `drain` and `subscribe` make wasio send
+        # (and read ahead), so the waiters' pollables are taken after them.
         pollables = []
-        owners = []
-        for waiting in self.waiters.values():
-            if waiting.future.done():
-                # woken by `release`: its task must run first
-                timeout = 0
-                continue
-            for pollable in waiting.pollables:
+        sending = []
+        for writer in list(self.writers):
+            pollable = writer._sending()
+            if pollable is None:
+                self.writers.discard(writer)
+            else:
                 pollables.append(pollable)
-                owners.append(waiting.future)
-        if pumping:
-            # From 1 ms up to 100 ms between looks while nothing else wakes.
-            interval = self._pump_interval
-            self._pump_interval = min(0.1, interval * 2)
-            timeout = interval if timeout is None else min(timeout, interval)
-        else:
-            self._pump_interval = 0.001
+                sending.append(writer)
+        owners = []
+        rechecks = []
+        subscribed = 0
+        for future, subscribe in list(self.waiters.items()):
+            if future.done():
+                continue
+            if subscribe is None:
+                rechecks.append(future)
+                continue
+            taken = subscribe()
+            subscribed += 1
+            if not isinstance(taken, list):
+                taken = [taken]
+            pollables.extend(taken)
+            owners.extend([future] * len(taken))
+        # Every `subscribe` first lets wasio read ahead on all streams, so
+        # bytes that arrive while the pollables are being taken can be
+        # taken in by a later `subscribe`; the socket pollable handed out
+        # before it then stays unready although the read it stands for
+        # would succeed. Such a wait, and a wait with no pollable at all,
+        # is looked at again after a short poll.
+        capped = bool(rechecks) or subscribed > 1
+        if capped:
+            cap = self._recheck_after
+            timeout = cap if timeout is None else min(timeout, cap)
+        timer = None
         try:
-            pollables.extend(writer_pollables)
             if not pollables:
                 if timeout is None:
                     raise Deadlock(
@@ -103,31 +99,38 @@ class _PollSelector:
                         "(no stream, server or timer is pending)"
                     )
                 if timeout <= 0:
-                    return []
-            timer = None
+                    return rechecks
             if timeout is not None:
                 clock = _wit.interface("monotonic_clock")
                 timer = clock.subscribe_duration(max(0, int(timeout * 1e9)))
                 pollables.append(timer)
-            try:
-                ready = poll.poll(pollables)
-            finally:
-                if timer is not None:
-                    timer.__exit__(None, None, None)
+            ready = _wit.interface("poll").poll(pollables)
         finally:
-            for pollable in writer_pollables:
-                pollable.__exit__(None, None, None)
-        events_ = []
+            _drop(pollables)
+        woken = []
         for index in ready:
-            if index < len(owners):
-                events_.append(owners[index])
-        return events_
+            if index < len(sending):
+                sending[index]._output_ready()
+            elif index < len(sending) + len(owners):
+                woken.append(owners[index - len(sending)])
+        if capped:
+            timer_index = len(pollables) - 1 if timer is not None else None
+            if any(index != timer_index for index in ready):
+                self._recheck_after = _RECHECK_FIRST
+            else:
+                self._recheck_after = min(
+                    _RECHECK_MOST, max(_RECHECK_FIRST, 2 * self._recheck_after)
+                )
+        return woken + rechecks
+
+    def changed(self):
+        """Something a wait without a pollable looks for may have changed:
+        look again at once."""
+        self._recheck_after = 0
 
     def close(self):
         self.waiters.clear()
-        self.half_closed.clear()
-        self.dirty.clear()
-        self.flushing.clear()
+        self.writers.clear()
 
 
 class EventLoop(base_events.BaseEventLoop):
@@ -187,133 +190,91 @@ def _selector_of(loop):
     return None
 
 
-def _selector_for(writer):
-    loop = writer._loop
-    if loop is None:
-        try:
-            loop = events.get_running_loop()
-        except RuntimeError:
-            return None
-    return _selector_of(loop)
+def _current_selector():
+    try:
+        return _selector_of(events.get_running_loop())
+    except RuntimeError:
+        return None
 
 
-def mark_dirty(writer):
-    """Note that `writer` buffered bytes the loop must send."""
-    selector = _selector_for(writer)
+def sending(writer):
+    """Note that `writer` has bytes or an end of file for wasio to send:
+    the loop has them sent before it next waits (`writer._sending()`)."""
+    selector = _selector_of(writer._loop) or _current_selector()
     if selector is not None:
-        selector.dirty.add(writer)
+        selector.writers.add(writer)
     else:
-        writer._flush()
-
-
-def half_closed(writer):
-    """Note that `writer` half-closed: its end of file may wait in wasio."""
-    selector = _selector_for(writer)
-    if selector is not None:
-        selector.half_closed.add(writer)
-        selector._pump_interval = 0.001
+        pollable = writer._sending()
+        if pollable is not None:
+            _drop([pollable])
 
 
 def forget(writer):
-    """Stop sending for `writer` (it was aborted or dropped)."""
-    selector = _selector_for(writer)
+    """Stop sending for `writer` (it was aborted)."""
+    selector = _selector_of(writer._loop) or _current_selector()
     if selector is not None:
-        selector.dirty.discard(writer)
-        selector.flushing.discard(writer)
+        selector.writers.discard(writer)
 
 
-class _Wait:
-    """One task's wait on pollables; `drop` ends it early (the task wakes
-    and calls again)."""
-
-    __slots__ = ("pollables", "future", "owner")
-
-    def __init__(self, pollables, future, owner):
-        self.pollables = pollables
-        self.future = future
-        self.owner = owner
-
-    def drop(self):
-        if self.pollables is not None:
-            _drop(self.pollables)
-            self.pollables = None
-        if not self.future.done():
-            self.future.set_result(None)
+def changed():
+    """A stream was closed or aborted: pollable-less waits look again soon."""
+    selector = _current_selector()
+    if selector is not None:
+        selector.changed()
 
 
-# owner -> the waits on its pollables (see `release`)
-_waits_by_owner = {}
+async def wait(subscribe, future=None):
+    """Wait until a pollable that `subscribe()` returns (one or a list) is
+    ready, or `future` (if given) is done.
 
-
-def release(owner):
-    """Drop every pollable that tasks wait on for `owner` (a connection or
-    server) and wake those tasks: wasio traps when it drops a socket whose
-    stream still has a pollable out, so this must precede `close`,
-    `abort` and the like."""
-    for waiting in list(_waits_by_owner.pop(owner, ())):
-        waiting.drop()
-
-
-async def wait(pollables, owner=None):
-    """Wait until any of `pollables` is ready, then drop them all.
-
-    The pollables are dropped when the wait ends in any way (ready,
-    cancelled, `release(owner)`), before the resources they belong to
-    can be.
+    `subscribe` is called right before each poll; with `None`, the wait
+    ends after the next poll, however short (for conditions wasio has no
+    pollable for).
     """
     loop = events.get_running_loop()
     selector = _selector_of(loop)
+    if future is None:
+        future = loop.create_future()
     if selector is None:
         wakers = getattr(loop, "wakers", None)
         if isinstance(wakers, list):
-            await _wait_on_poll_loop(loop, wakers, pollables)
+            if subscribe is None:
+                await asyncio.sleep(_RECHECK_MOST)
+            else:
+                await _wait_on_poll_loop(loop, wakers, subscribe, future)
             return
-        _drop(pollables)
         raise RuntimeError(
             f"wasio's streams need wasio's event loop, not {type(loop).__name__}: "
             "call wasio.install() before asyncio.run(), or use wasio.run()"
         )
-    future = loop.create_future()
-    waiting = _Wait(pollables, future, owner)
-    key = selector.add(waiting)
-    if owner is not None:
-        _waits_by_owner.setdefault(owner, set()).add(waiting)
+    selector.waiters[future] = subscribe
     try:
         await future
     finally:
-        selector.remove(key)
-        if owner is not None:
-            waits = _waits_by_owner.get(owner)
-            if waits is not None:
-                waits.discard(waiting)
-                if not waits:
-                    del _waits_by_owner[owner]
-        waiting.drop()
+        selector.waiters.pop(future, None)
 
 
-async def _wait_on_poll_loop(loop, wakers, pollables):
-    """componentize-py's `PollLoop`: it drops a pollable once ready."""
-    if len(pollables) == 1:
-        future = loop.create_future()
-        entry = (pollables[0], future)
-        wakers.append(entry)
-        try:
-            await future
-        except BaseException:
-            if entry in wakers:
-                wakers.remove(entry)
-                _drop(pollables)
-            raise
-        return
-    futures = []
+async def recheck():
+    """Wait until the loop has polled once more (see `wait`)."""
+    await wait(None)
+
+
+async def _wait_on_poll_loop(loop, wakers, subscribe, future):
+    """componentize-py's `PollLoop`: it polls each pollable in `wakers` and
+    drops it once ready."""
+    pollables = subscribe()
+    if not isinstance(pollables, list):
+        pollables = [pollables]
+    entries = []
     for pollable in pollables:
-        future = loop.create_future()
-        wakers.append((pollable, future))
-        futures.append(future)
+        ready = loop.create_future()
+        ready.add_done_callback(lambda _: future.done() or future.set_result(None))
+        entries.append((pollable, ready))
+        wakers.append(entries[-1])
     try:
-        await asyncio.wait(futures, return_when=asyncio.FIRST_COMPLETED)
+        await future
     finally:
-        for entry in list(zip(pollables, futures)):
+        for entry in entries:
             if entry in wakers:
                 wakers.remove(entry)
                 _drop([entry[0]])

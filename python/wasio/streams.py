@@ -1,8 +1,9 @@
 """asyncio's streams over wasio's `wasio:streams` interface.
 
 Every method that can wait calls the non-blocking WIT form; on
-`would-block` it awaits the resource's `subscribe` pollable through the
-event loop (`_loop.wait`) and calls again, so other tasks run meanwhile.
+`would-block` it waits through the event loop (`_loop.wait`, which takes
+the resource's `subscribe` pollable right before it polls) and calls
+again, so other tasks run meanwhile.
 Names, signatures, results and exceptions follow CPython's
 `asyncio/streams.py`.
 """
@@ -46,22 +47,21 @@ class StreamReader:
     from `open_connection` and `start_server`.
     """
 
-    def __init__(self, limit=_DEFAULT_LIMIT, loop=None, *, _resource=None, _owner=None):
-        # A reader without a transport is woken by `feed_data`, `feed_eof`
-        # and `set_exception` (its pollable could only spin).
-        self._fed = None
+    def __init__(self, limit=_DEFAULT_LIMIT, loop=None, *, _resource=None):
+        # A reader without a transport has no pollable to wait on: only
+        # `feed_data`, `feed_eof` and `set_exception` wake its read.
+        self._standalone = _resource is None
         if _resource is None:
             if limit <= 0:
                 raise ValueError("Limit cannot be <= 0")
             streams = _wit.interface("streams")
             _resource = _call(streams.StreamReader.create, limit)
-            self._fed = False
         self._reader = _resource
-        # the connection, shared with the writer (see `_loop.release`)
-        self._owner = _owner
         self._limit = limit
         self._exception = None
         self._waiting = None
+        # the future the waiting read awaits
+        self._waiter = None
 
     def __repr__(self):
         info = ["StreamReader", f"limit={self._limit}"]
@@ -98,15 +98,15 @@ class StreamReader:
                     "already waiting for incoming data"
                 )
             self._waiting = name
+            self._waiter = asyncio.get_running_loop().create_future()
             try:
-                if self._fed is None:
-                    await _loop.wait([self._reader.subscribe()], self._owner)
+                if self._standalone:
+                    await self._waiter
                 else:
-                    self._fed = asyncio.get_running_loop().create_future()
-                    await self._fed
+                    await _loop.wait(self._reader.subscribe, self._waiter)
             finally:
                 self._waiting = None
-                self._fed = self._fed if self._fed is None else False
+                self._waiter = None
             if self._exception is not None:
                 raise self._exception
 
@@ -126,8 +126,8 @@ class StreamReader:
         self._wake()
 
     def _wake(self):
-        if self._fed and not self._fed.done():
-            self._fed.set_result(None)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
     def feed_data(self, data):
         if not data:
@@ -255,6 +255,14 @@ class _Transport:
         return f"<wasio transport of {self._writer!r}>"
 
 
+# Where an end of file asked for by `write_eof` stands (`StreamWriter._eof`):
+# asked; waiting, the buffer sent, for the socket to take the last bytes;
+# free to go (wasio sends it at the next call that sends).
+_EOF_ASKED = "asked"
+_EOF_LAST_BYTES = "last bytes"
+_EOF_FREE = "free"
+
+
 class StreamWriter:
     """asyncio's `StreamWriter`: `write` buffers, `drain` waits for room,
     `close` and `wait_closed` end the connection. Also an async context
@@ -263,15 +271,10 @@ class StreamWriter:
     def __init__(self, resource, reader, loop=None):
         self._writer = resource
         self._reader = reader
-        self._owner = reader._owner if reader is not None else None
-        # asyncio's flow control is kept here. wasio's own marks are set to
-        # zero: its non-blocking `drain` then sends whatever is buffered,
-        # which a consumer with its own loop needs (wasio's background
-        # flush waits on the socket only inside its blocking calls).
-        self._low, self._high = resource.get_write_buffer_limits()
-        resource.set_write_buffer_limits(0, 0)
         self._loop = loop
         self._closed = False
+        # where the end of file asked for by `write_eof` stands
+        self._eof = None
         self._extra = None
 
     def __repr__(self):
@@ -283,43 +286,46 @@ class StreamWriter:
             info.append("closing")
         return "<{}>".format(" ".join(info))
 
-    # The event loop sends what `write` buffered (see `_loop`).
-
-    def _flush(self):
-        """Push buffered bytes towards the socket; whether any remain."""
+    def _sending(self):
+        """Have wasio send what it can of this writer now; the pollable to
+        wait on while bytes or an end of file are still to go, else None
+        (called by the event loop before it waits)."""
         Err = _wit.err_class()
         if self._closed:
-            # Closing goes on until the socket is released, which must not
-            # find a pollable of this connection out (see `_loop.release`).
-            _loop.release(self._owner)
+            # Done once the socket is released (or the connection lost).
             try:
                 self._writer.wait_closed()
-                return False
+                return None
             except Err as err:
-                return _errors.is_would_block(err.value)
+                if not _errors.is_would_block(err.value):
+                    return None
+            return self._writer.subscribe()
+        # A non-blocking drain sends what the socket takes, and the end of
+        # file once it may go; below the high-water mark it answers at
+        # once, without a turn of wasio's event loop.
         try:
             self._writer.drain()
-            return False
-        except Err as err:
-            return _errors.is_would_block(err.value)
-
-    def _push_eof(self):
-        """Send a pending end of file: wasio's non-blocking `wait_closed`
-        flushes (shutting down once the data is out) and answers
-        `would-block` while the writer is open."""
-        Err = _wit.err_class()
-        _loop.release(self._owner)
-        try:
-            self._writer.wait_closed()
         except Err:
             pass
+        if self._writer.get_write_buffer_size():
+            # the socket's output pollable while bytes wait to go out
+            return self._writer.subscribe()
+        if self._eof is _EOF_ASKED:
+            # The end of file waits for the last bytes to leave, which may
+            # still be under way once the buffer is empty: `subscribe` then
+            # answers the socket's output pollable, else one ready at once.
+            # As nothing tells the two apart, the writer is watched until
+            # that pollable is ready (`_output_ready`).
+            self._eof = _EOF_LAST_BYTES
+        if self._eof is _EOF_LAST_BYTES:
+            return self._writer.subscribe()
+        return None
 
-    def _done(self):
-        """Whether nothing more can happen on the connection."""
-        return self._closed or self._reader is None or self._reader.at_eof()
-
-    def _subscribe(self):
-        return self._writer.subscribe()
+    def _output_ready(self):
+        """The pollable `_sending` returned was ready: an end of file that
+        waited for the last bytes goes with the next `drain`."""
+        if self._eof is _EOF_LAST_BYTES:
+            self._eof = _EOF_FREE
 
     @property
     def transport(self):
@@ -342,7 +348,7 @@ class StreamWriter:
             # As asyncio's transport: writes after the connection is lost
             # or closed are dropped; `drain` reports the error.
             return
-        _loop.mark_dirty(self)
+        _loop.sending(self)
 
     def writelines(self, data):
         self.write(b"".join(data))
@@ -355,8 +361,8 @@ class StreamWriter:
             if _errors.is_closed(err.value):
                 return
             raise _errors.to_exception(err.value) from None
-        _loop.mark_dirty(self)
-        _loop.half_closed(self)
+        self._eof = _EOF_ASKED
+        _loop.sending(self)
 
     def can_write_eof(self):
         return self._writer.can_write_eof()
@@ -365,23 +371,23 @@ class StreamWriter:
         if self._closed:
             return
         self._closed = True
-        _loop.release(self._owner)
         self._writer.close()
-        _loop.mark_dirty(self)
+        _loop.sending(self)
+        _loop.changed()
 
     def abort(self):
         self._closed = True
         _loop.forget(self)
-        _loop.release(self._owner)
         self._writer.abort()
+        _loop.changed()
 
     def is_closing(self):
         return self._closed or self._writer.is_closing()
 
     async def wait_closed(self):
+        """Wait until the connection is closed (or lost: then its error)."""
         Err = _wit.err_class()
         while True:
-            _loop.release(self._owner)
             try:
                 self._writer.wait_closed()
                 return
@@ -389,7 +395,14 @@ class StreamWriter:
                 error = err.value
             if not _errors.is_would_block(error):
                 raise _errors.to_exception(error)
-            await _loop.wait([self._writer.subscribe()], self._owner)
+            if self._closed:
+                # What is left to send goes as the socket takes it.
+                await _loop.wait(self._writer.subscribe)
+            else:
+                # Nothing but `close` or the connection's loss (which wasio
+                # notices as it reads ahead) ends the wait: no pollable
+                # stands for either.
+                await _loop.recheck()
 
     def get_extra_info(self, name, default=None):
         if self._extra is None:
@@ -411,46 +424,44 @@ class StreamWriter:
         return self._writer.get_write_buffer_size()
 
     def get_write_buffer_limits(self):
-        return (self._low, self._high)
+        return self._writer.get_write_buffer_limits()
 
     def set_write_buffer_limits(self, high=None, low=None):
+        # asyncio's defaults and its check (wasio cannot take a negative)
         if high is None:
             high = 4 * low if low is not None else _DEFAULT_LIMIT
         if low is None:
             low = high // 4
         if not high >= low >= 0:
             raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
-        self._high, self._low = high, low
+        _call(self._writer.set_write_buffer_limits, high, low)
 
     async def drain(self):
         """Wait until the write buffer is at or below the low-water mark
-        (at once while it holds no more than the high-water mark)."""
-        if self._reader is not None:
-            exc = self._reader.exception()
-            if exc is not None:
-                raise exc
+        once it went above the high-water mark (at once otherwise)."""
+        if self._reader is not None and self._reader._exception is not None:
+            raise self._reader._exception
         if self._closed:
-            # asyncio: the closed transport's connection_lost has run.
+            # asyncio: let the closed transport's connection_lost run.
             await asyncio.sleep(0)
-            raise ConnectionResetError("Connection lost")
-        if self._writer.get_write_buffer_size() <= self._high:
-            # Not paused: the loop sends the buffer when it would wait.
-            _loop.mark_dirty(self)
-            return
         Err = _wit.err_class()
         while True:
-            # wasio's drain sends what the socket takes (see `__init__`).
+            # wasio's drain is asyncio's: the reader's exception, the
+            # connection's loss, the water marks. It sends what the socket
+            # takes.
             try:
                 self._writer.drain()
                 return
             except Err as err:
                 error = err.value
             if not _errors.is_would_block(error):
+                if self._closed and isinstance(
+                    error, _wit.interface("types").Error_ConnectionReset
+                ):
+                    # wasio's answer once the closed socket is released
+                    raise ConnectionResetError("Connection lost")
                 raise _errors.to_exception(error)
-            if self._writer.get_write_buffer_size() <= self._low:
-                _loop.mark_dirty(self)
-                return
-            await _loop.wait([self._writer.subscribe()], self._owner)
+            await _loop.wait(self._writer.subscribe)
 
     async def start_tls(self, *args, **kwargs):
         raise NotImplementedError("TLS is not available in wasio's streams")
@@ -500,7 +511,9 @@ class Server:
         self._loop = loop
         self._accepting = []
         self._closed = False
-        # every accepted client's writer, for close_clients / abort_clients
+        self._closing = loop.create_future()
+        # every accepted client's writer, for close_clients, abort_clients
+        # and wait_closed
         self._writers = weakref.WeakSet()
         self._serving_forever = None
 
@@ -534,7 +547,7 @@ class Server:
 
     async def _accept_loop(self, resource):
         Err = _wit.err_class()
-        while True:
+        while not self._closed:
             try:
                 reader, writer = resource.accept()
             except Err as err:
@@ -548,12 +561,12 @@ class Server:
                             "exception": _errors.to_exception(error),
                         }
                     )
-                await _loop.wait(resource.subscribe(), self)
+                await _loop.wait(resource.subscribe)
                 continue
             self._client_connected(reader, writer)
 
     def _client_connected(self, reader_resource, writer_resource):
-        reader = StreamReader(self._limit, _resource=reader_resource, _owner=object())
+        reader = StreamReader(self._limit, _resource=reader_resource)
         writer = StreamWriter(writer_resource, reader, self._loop)
         self._writers.add(writer)
         result = self._callback(reader, writer)
@@ -578,46 +591,39 @@ class Server:
             task.add_done_callback(done)
 
     def close(self):
+        """Stop listening at once; the connections accepted go on."""
         if self._closed:
             return
         self._closed = True
         for task in self._accepting:
             task.cancel()
         self._accepting = []
-        _loop.release(self)
+        # Dropping a server is what lets wasio close listening sockets
+        # whose pollables it handed out (no pollable outlives a poll).
         for resource in self._resources:
             resource.close()
+            resource.__exit__(None, None, None)
+        self._resources = []
+        self._closing.set_result(None)
         if self._serving_forever is not None and not self._serving_forever.done():
             self._serving_forever.cancel()
 
     def close_clients(self):
         for writer in list(self._writers):
             writer.close()
-        for resource in self._resources:
-            resource.close_clients()
 
     def abort_clients(self):
         for writer in list(self._writers):
             writer.abort()
-        for resource in self._resources:
-            resource.abort_clients()
 
     async def wait_closed(self):
         """Wait until the server is closed and its connections are."""
-        Err = _wit.err_class()
-        clock = _wit.interface("monotonic_clock")
-        for resource in self._resources:
-            while True:
-                try:
-                    resource.wait_closed()
-                    break
-                except Err as err:
-                    if not _errors.is_would_block(err.value):
-                        raise _errors.to_exception(err.value) from None
-                # The server's own pollable is ready at once after close,
-                # and its clients' pollables belong to their tasks: look
-                # again every 20 ms.
-                await _loop.wait([clock.subscribe_duration(20_000_000)])
+        await asyncio.shield(self._closing)
+        for writer in list(self._writers):
+            try:
+                await writer.wait_closed()
+            except (ConnectionError, OSError):
+                pass
 
     async def serve_forever(self):
         if self._serving_forever is not None:
@@ -720,7 +726,7 @@ async def open_connection(host=None, port=None, *, limit=_DEFAULT_LIMIT, **kwds)
             except Err as err:
                 if not _errors.is_would_block(err.value):
                     raise _errors.to_exception(err.value) from None
-            await _loop.wait([connecting.subscribe()])
+            await _loop.wait(connecting.subscribe)
     finally:
         connecting.__exit__(None, None, None)
     return _pair(reader, writer, limit)
@@ -728,7 +734,7 @@ async def open_connection(host=None, port=None, *, limit=_DEFAULT_LIMIT, **kwds)
 
 def _pair(reader_resource, writer_resource, limit):
     loop = asyncio.get_running_loop()
-    reader = StreamReader(limit, _resource=reader_resource, _owner=object())
+    reader = StreamReader(limit, _resource=reader_resource)
     return reader, StreamWriter(writer_resource, reader, loop)
 
 
