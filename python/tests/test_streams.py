@@ -771,6 +771,106 @@ class StreamConnectionTests(StreamTestCase):
 
         self.run_(main())
 
+    def test_connection_refused_as_soon_as_the_server_closes(self):
+        async def main():
+            server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
+            addr = server.sockets[0].getsockname()[:2]
+            server.close()
+            self.assertEqual((), tuple(server.sockets))
+            with self.assertRaises(ConnectionRefusedError):
+                await asyncio.open_connection(*addr)
+            await server.wait_closed()
+
+        self.run_(main())
+
+    def test_write_eof_after_a_large_write_reaches_the_peer(self):
+        payload = bytes(range(256)) * 4096  # 1 MiB: the end of file waits behind it
+
+        async def handle(reader, writer):
+            writer.write(await reader.read())
+            await writer.drain()
+            writer.close()
+            await writer.wait_closed()
+
+        async def main():
+            server = await asyncio.start_server(handle, "127.0.0.1", 0)
+            addr = server.sockets[0].getsockname()[:2]
+            reader, writer = await asyncio.open_connection(*addr)
+            writer.write(payload)
+            writer.write_eof()
+            self.assertEqual(payload, await reader.read())
+            writer.close()
+            await writer.wait_closed()
+            server.close()
+            await server.wait_closed()
+
+        self.run_(main())
+
+    def test_wait_closed_waits_for_close_by_another_task(self):
+        async def handle(reader, writer):
+            await reader.read()
+            writer.close()
+
+        async def main():
+            server = await asyncio.start_server(handle, "127.0.0.1", 0)
+            addr = server.sockets[0].getsockname()[:2]
+            reader, writer = await asyncio.open_connection(*addr)
+            waiting = asyncio.ensure_future(writer.wait_closed())
+            await asyncio.sleep(0.05)
+            self.assertFalse(waiting.done())
+            writer.close()
+            await asyncio.wait_for(waiting, 5)
+            server.close()
+            await server.wait_closed()
+
+        self.run_(main())
+
+    @unittest.skipIf(sys.version_info < (3, 12), "3.11 does not wait for the clients")
+    def test_server_wait_closed_waits_for_its_clients(self):
+        release = asyncio.Event()
+
+        async def handle(reader, writer):
+            await release.wait()
+            writer.close()
+            await writer.wait_closed()
+
+        async def main():
+            server = await asyncio.start_server(handle, "127.0.0.1", 0)
+            addr = server.sockets[0].getsockname()[:2]
+            reader, writer = await asyncio.open_connection(*addr)
+            await asyncio.sleep(0.05)  # the client is accepted
+            server.close()
+            waiting = asyncio.ensure_future(server.wait_closed())
+            await asyncio.sleep(0.05)
+            self.assertFalse(waiting.done())
+            release.set()
+            await asyncio.wait_for(waiting, 5)
+            self.assertEqual(b"", await reader.read())
+            writer.close()
+            await writer.wait_closed()
+
+        self.run_(main())
+
+    def test_feed_data_wakes_a_read_of_a_connection(self):
+        async def handle(reader, writer):
+            await reader.read()
+            writer.close()
+
+        async def main():
+            server = await asyncio.start_server(handle, "127.0.0.1", 0)
+            addr = server.sockets[0].getsockname()[:2]
+            reader, writer = await asyncio.open_connection(*addr)
+            reading = asyncio.ensure_future(reader.readline())
+            await asyncio.sleep(0.01)
+            reader.feed_data(b"fed\n")
+            self.assertEqual(b"fed\n", await asyncio.wait_for(reading, 5))
+            writer.close()
+            await writer.wait_closed()
+            server.close()
+            await server.wait_closed()
+
+        self.run_(main())
+
 
 def unix_socket_path():
     global UNIX_DIR
