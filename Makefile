@@ -24,14 +24,13 @@ build: setup
 run: build
 	@target/debug/demo
 
-## test: every test suite: core (native and under wasm-bindgen-test), host,
+## test: every test suite: core, host,
 ## components end to end, Python and JavaScript consumers, the example
 ## (each test in a process of its own; the doc examples through cargo test)
 test: build
 	cargo nextest run --no-fail-fast
 	cargo test --doc
 	CARGO_TARGET_WASM32_WASIP2_RUNNER=wasmtime cargo test -p redis-client --target wasm32-wasip2 --profile component
-	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner cargo test -p wasio --target wasm32-unknown-unknown --lib --test conformance
 	cd js && npm test
 
 ## lint: formatting, clippy on the host and the wasm target (at the component

@@ -51,7 +51,7 @@ build() { # world plug output
   "$tools/componentize-py" --quiet -d "$work/wit" -w "$world" componentize \
     -p "$work" -p python -p python/examples -p python/tests \
     app -o "$work/$out.unplugged"
-  "$tools/wac" plug --plug "$plug" "$work/$out.unplugged" -o "dist/$out"
+  target/tool/wasio-plug --plug "$plug" "$work/$out.unplugged" -o "dist/$out"
   "$tools/wasm-tools" validate "dist/$out"
   echo "$stamp" > "$work/$out.stamp"
 }

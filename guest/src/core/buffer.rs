@@ -151,8 +151,6 @@ impl ByteBuffer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    #[cfg(all(target_family = "wasm", target_os = "unknown"))]
-    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn take_returns_bytes_in_order_across_compactions() {

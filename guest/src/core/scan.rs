@@ -117,8 +117,6 @@ impl<'a> Separators<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    #[cfg(all(target_family = "wasm", target_os = "unknown"))]
-    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn earliest_end_wins_even_for_a_longer_separator() {
