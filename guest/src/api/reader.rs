@@ -82,6 +82,7 @@ impl StreamReader {
 
     /// [`feed_data`](Self::feed_data) of an owned chunk, adopted without
     /// a copy when nothing is buffered.
+    #[cfg(feature = "component")]
     pub(crate) fn feed_owned(&self, data: Vec<u8>) -> Result<(), Error> {
         self.with_reader(|r| r.feed_owned(data))
     }
