@@ -248,6 +248,11 @@ impl StreamReader {
     /// Before an asyncio-style read: a futures-io read through this handle
     /// has been abandoned, and its unconsumed bytes go back in front.
     fn restore_chunk(&self) {
+        // The common case, costing no borrow of the reader: no futures-io
+        // read through this handle.
+        if self.stream_waiter.get() == 0 && self.chunk_is_empty() {
+            return;
+        }
         let waiter = self.stream_waiter.take();
         let rest = self.chunk.take();
         if waiter != 0 || !rest.is_empty() {
