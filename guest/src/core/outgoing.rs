@@ -4,7 +4,8 @@
 //! copying a few kilobytes, so small writes are copied together into one
 //! [`BytesMut`] and leave in one call. A write of at least [`ADOPT_MIN`]
 //! bytes given as [`Bytes`] is kept as it came, without a copy, queued
-//! after what was buffered before it.
+//! after what was buffered before it. The coalescing buffer is let go
+//! whenever it empties, so an idle stream holds no memory for writing.
 
 use std::collections::VecDeque;
 
@@ -14,9 +15,8 @@ use bytes::{Buf, Bytes, BytesMut};
 /// instead of being copied.
 pub const ADOPT_MIN: usize = 4 * 1024;
 
-/// A coalescing buffer keeps its capacity below this when it empties, so an
-/// idle stream does not pin the memory of its largest burst.
-const RETAINED_CAPACITY: usize = 16 * 1024;
+/// The most the coalescing buffer reserves at once for the next burst.
+const MAX_RESERVE: usize = 256 * 1024;
 
 /// Buffered outgoing bytes, oldest first: the queued chunks, then the
 /// coalesced tail.
@@ -25,6 +25,11 @@ pub struct Outgoing {
     queued: VecDeque<Bytes>,
     tail: BytesMut,
     len: usize,
+    /// How full the coalescing buffer has been since it was last empty.
+    burst: usize,
+    /// The `burst` before it: the next one reserves that much at once
+    /// instead of growing to it by doublings, each a copy.
+    last_burst: usize,
 }
 
 impl Outgoing {
@@ -43,15 +48,19 @@ impl Outgoing {
         self.len == 0
     }
 
-    /// Bytes of memory held: the coalescing buffer, used or not, and the
-    /// queued chunks.
+    /// Bytes of memory held (at least): the coalescing buffer's free
+    /// room and the buffered bytes.
     pub fn capacity(&self) -> usize {
         self.tail.capacity() + self.queued.iter().map(Bytes::len).sum::<usize>()
     }
 
     /// Append a copy of `data`.
     pub fn extend(&mut self, data: &[u8]) {
+        if self.tail.capacity() == 0 {
+            self.tail.reserve(data.len().max(self.last_burst));
+        }
         self.tail.extend_from_slice(data);
+        self.burst = self.burst.max(self.tail.len());
         self.len += data.len();
     }
 
@@ -95,7 +104,7 @@ impl Outgoing {
         }
     }
 
-    /// Drop everything buffered, releasing memory beyond a small reserve.
+    /// Drop everything buffered, releasing the memory.
     pub fn clear(&mut self) {
         self.queued = VecDeque::new();
         self.len = 0;
@@ -103,11 +112,8 @@ impl Outgoing {
     }
 
     fn clear_tail(&mut self) {
-        if self.tail.capacity() > RETAINED_CAPACITY {
-            self.tail = BytesMut::new();
-        } else {
-            self.tail.clear();
-        }
+        self.last_burst = std::mem::take(&mut self.burst).min(MAX_RESERVE);
+        self.tail = BytesMut::new();
     }
 }
 
@@ -175,6 +181,18 @@ mod tests {
         outgoing.consume(ADOPT_MIN + 1);
         assert_eq!(outgoing.front(), b"bc");
         assert_eq!(outgoing.len(), 2);
+    }
+
+    #[test]
+    fn the_next_burst_reserves_what_the_last_one_grew_to() {
+        let mut outgoing = Outgoing::new();
+        for _ in 0..1000 {
+            outgoing.extend(&[1; 64]);
+        }
+        outgoing.consume(64_000);
+        assert_eq!(outgoing.capacity(), 0);
+        outgoing.extend(&[2; 64]);
+        assert_eq!(outgoing.capacity(), 64_000);
     }
 
     #[test]
