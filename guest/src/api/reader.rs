@@ -29,7 +29,9 @@ enum Source {
 /// Reads take `&self` so a reader can be shared between tasks as in
 /// asyncio; while one read waits for data, a second one that has to wait
 /// fails with [`Error::ConcurrentRead`]. They return [`Bytes`] split off
-/// the reader's buffer without copying (asyncio returns `bytes`).
+/// the reader's buffer without copying (asyncio returns `bytes`); a
+/// `Bytes` keeps the chunk it came from alive, so copy out a small piece
+/// that is kept for long (`to_vec`).
 #[derive(Debug)]
 pub struct StreamReader {
     source: Source,
