@@ -506,3 +506,37 @@ impl StreamReader {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_split_off_an_adopted_chunk_without_copying() {
+        let mut reader = StreamReader::default();
+        let chunk = b"one\ntwo\nthr".to_vec();
+        let start = chunk.as_ptr();
+        reader.feed_owned(chunk).unwrap();
+        let one = match reader.readline() {
+            Poll::Ready(Ok(line)) => line,
+            other => panic!("{other:?}"),
+        };
+        let two = match reader.readexactly(4) {
+            Poll::Ready(Ok(bytes)) => bytes,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!((&one[..], &two[..]), (&b"one\n"[..], &b"two\n"[..]));
+        assert_eq!(one.as_ptr(), start);
+        assert_eq!(two.as_ptr(), start.wrapping_add(4));
+        assert_eq!(reader.buffered(), b"thr");
+    }
+
+    #[test]
+    fn an_emptied_buffer_holds_no_memory() {
+        let mut reader = StreamReader::default();
+        reader.feed_owned(vec![b'x'; 1 << 20]).unwrap();
+        assert!(matches!(reader.read(-1), Poll::Pending));
+        assert!(matches!(reader.read(1 << 20), Poll::Ready(Ok(_))));
+        assert_eq!(reader.capacity(), 0);
+    }
+}

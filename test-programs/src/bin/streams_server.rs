@@ -61,7 +61,7 @@ async fn echo(reader: StreamReader, writer: StreamWriter) -> Result<(), Error> {
         if line.is_empty() {
             return Ok(());
         }
-        if line == &b"fail\n"[..] {
+        if line == b"fail\n"[..] {
             return Err(Error::Other("asked to fail".into()));
         }
         writer.write(&line)?;
