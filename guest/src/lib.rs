@@ -9,6 +9,8 @@
 //!   [`spawn`], [`sleep`]), TCP over `wasi:sockets` and Unix sockets over
 //!   the wasio host's import, and the async API: [`open_connection`],
 //!   [`start_server`], [`StreamReader`], [`StreamWriter`], [`Server`].
+//!   Reads return [`Bytes`] split off the reader's buffer without a copy,
+//!   the Rust analogue of the immutable `bytes` asyncio returns.
 //! - With the `component` feature: the `wasio:streams` WIT exports, so
 //!   components in any language can use all of the above.
 
@@ -23,6 +25,9 @@ pub mod runtime;
 #[cfg(target_os = "wasi")]
 mod transport;
 
+/// Reads return `Bytes` split off the reader's buffer without copying;
+/// re-exported so that users need not depend on `bytes` themselves.
+pub use bytes::{self, Bytes};
 pub use core::{Error, TlsFailure};
 
 #[cfg(target_os = "wasi")]

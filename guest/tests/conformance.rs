@@ -9,6 +9,8 @@
 
 use std::task::{Poll, Waker};
 
+use bytes::Bytes;
+
 use wasio::core::{Error, StreamReader, WriteBuffer};
 
 const DATA: &[u8] = b"line1\nline2\nline3\n";
@@ -31,8 +33,8 @@ fn ready<T: std::fmt::Debug>(poll: Poll<Result<T, Error>>) -> Result<T, Error> {
 }
 
 #[track_caller]
-fn ok(poll: Poll<Result<Vec<u8>, Error>>) -> Vec<u8> {
-    ready(poll).expect("expected success")
+fn ok(poll: Poll<Result<Bytes, Error>>) -> Vec<u8> {
+    ready(poll).expect("expected success").into()
 }
 
 #[track_caller]

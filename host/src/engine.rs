@@ -1,6 +1,11 @@
 //! The Wasmtime engine: components, async host calls, epoch interruption for
 //! CPU limits, and compiled code cached on disk so that a second run of the
 //! same component skips compilation.
+//!
+//! Epoch interruption makes Cranelift put a check of the epoch into every
+//! function entry and loop back-edge of the guest, which slows guest code
+//! down whether or not a deadline is ever reached, so an engine has it only
+//! when a CPU limit needs it.
 
 use std::path::{Path, PathBuf};
 
@@ -41,12 +46,13 @@ pub fn default_cache_dir() -> Option<PathBuf> {
         .map(|base| base.join("wasio"))
 }
 
-/// Build the engine every instance of a host shares.
-pub fn new_engine(cache: &CacheSetting) -> wasmtime::Result<Engine> {
+/// Build the engine every instance of a host shares; `metered`: with
+/// epoch interruption, for CPU limits.
+pub fn new_engine(cache: &CacheSetting, metered: bool) -> wasmtime::Result<Engine> {
     let mut config = Config::new();
     config
         .wasm_component_model(true)
-        .epoch_interruption(true)
+        .epoch_interruption(metered)
         .parallel_compilation(true);
     if let Some(dir) = cache.directory() {
         let mut cache_config = CacheConfig::new();

@@ -124,22 +124,27 @@ struct HostInner {
     policy: Arc<NetworkPolicy>,
     limits: Limits,
     tls: Option<tls::Trust>,
-    _ticker: limits::EpochTicker,
+    /// Only with a CPU limit: the engine then has epoch interruption.
+    _ticker: Option<limits::EpochTicker>,
 }
 
 impl Host {
-    /// Build the engine (with its compiled-code cache) and linker, load the
-    /// TLS trust store if TLS is on, and start the epoch ticker that drives
-    /// CPU limits.
+    /// Build the engine (with its compiled-code cache) and linker, and load
+    /// the TLS trust store if TLS is on; with a CPU limit, the engine has
+    /// epoch interruption and an epoch ticker drives it (without one, guest
+    /// code runs without the epoch checks).
     pub fn new(config: HostConfig) -> Result<Self, Error> {
         let tls = config.tls.as_ref().map(tls::Trust::load).transpose()?;
         if let Some(trust) = &tls {
             tracing::debug!(roots = trust.roots(), "wasi:tls on");
         }
-        let engine = engine::new_engine(&config.cache).map_err(Error::Engine)?;
+        let metered = config.limits.cpu_time.is_some();
+        let engine = engine::new_engine(&config.cache, metered).map_err(Error::Engine)?;
         let mut linker = Linker::new(&engine);
         run::link(&mut linker).map_err(Error::Engine)?;
-        let ticker = limits::EpochTicker::start(&engine)
+        let ticker = metered
+            .then(|| limits::EpochTicker::start(&engine))
+            .transpose()
             .map_err(|e| Error::Engine(wasmtime::Error::new(e)))?;
         Ok(Self {
             inner: Arc::new(HostInner {

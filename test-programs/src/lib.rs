@@ -36,7 +36,7 @@ pub fn fail(message: impl std::fmt::Display) -> ! {
 
 /// Check that `got` equals `want`, failing with `what` otherwise.
 #[track_caller]
-pub fn check_eq<T: PartialEq + Debug>(got: T, want: T, what: &str) {
+pub fn check_eq<T: PartialEq<U> + Debug, U: Debug>(got: T, want: U, what: &str) {
     if got != want {
         let location = std::panic::Location::caller();
         fail(format!("{what} at {location}: got {got:?}, want {want:?}"));
@@ -103,7 +103,7 @@ pub async fn echo_exchanges(echo_target: &str, exchanges: usize) {
         ok(echo.write(line.as_bytes()), "write");
         check_eq(
             ok(reader.readline().await, "readline from the echo"),
-            line.into_bytes(),
+            line,
             "echo",
         );
     }

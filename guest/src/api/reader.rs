@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use bytes::{Buf, Bytes};
 use wasip2::clocks::monotonic_clock;
 use wasip2::io::poll::Pollable;
 
@@ -27,13 +28,16 @@ enum Source {
 ///
 /// Reads take `&self` so a reader can be shared between tasks as in
 /// asyncio; while one read waits for data, a second one that has to wait
-/// fails with [`Error::ConcurrentRead`].
+/// fails with [`Error::ConcurrentRead`]. They return [`Bytes`] split off
+/// the reader's buffer without copying (asyncio returns `bytes`); a
+/// `Bytes` keeps the chunk it came from alive, so copy out a small piece
+/// that is kept for long (`to_vec`).
 #[derive(Debug)]
 pub struct StreamReader {
     source: Source,
     /// Bytes handed out by `poll_fill_buf` and not yet consumed; they go
     /// back in front of the buffer before any other read.
-    chunk: RefCell<(Vec<u8>, usize)>,
+    chunk: RefCell<Bytes>,
     /// The waiter identity of the futures-io reads through this handle
     /// while one waits (0: none).
     stream_waiter: Cell<u64>,
@@ -47,7 +51,7 @@ impl StreamReader {
     fn with_source(source: Source) -> Self {
         Self {
             source,
-            chunk: RefCell::new((Vec::new(), 0)),
+            chunk: RefCell::new(Bytes::new()),
             stream_waiter: Cell::new(0),
         }
     }
@@ -76,6 +80,13 @@ impl StreamReader {
     /// reader, ahead of what the socket brings next).
     pub fn feed_data(&self, data: &[u8]) -> Result<(), Error> {
         self.with_reader(|r| r.feed_data(data))
+    }
+
+    /// [`feed_data`](Self::feed_data) of an owned chunk, adopted without
+    /// a copy when nothing is buffered.
+    #[cfg(feature = "component")]
+    pub(crate) fn feed_owned(&self, data: Vec<u8>) -> Result<(), Error> {
+        self.with_reader(|r| r.feed_owned(data))
     }
 
     /// asyncio's `feed_eof`: the stream ends once the buffer is read (a
@@ -113,22 +124,22 @@ impl StreamReader {
 
     /// Non-blocking [`read`](Self::read): [`Error::WouldBlock`] instead of
     /// waiting.
-    pub fn try_read(&self, n: i64) -> Result<Vec<u8>, Error> {
+    pub fn try_read(&self, n: i64) -> Result<Bytes, Error> {
         self.try_op(&mut |r| r.read(n))
     }
 
     /// Non-blocking [`readline`](Self::readline).
-    pub fn try_readline(&self) -> Result<Vec<u8>, Error> {
+    pub fn try_readline(&self) -> Result<Bytes, Error> {
         self.try_op(&mut core::StreamReader::readline)
     }
 
     /// Non-blocking [`readuntil`](Self::readuntil).
-    pub fn try_readuntil(&self, separators: &[&[u8]]) -> Result<Vec<u8>, Error> {
+    pub fn try_readuntil(&self, separators: &[&[u8]]) -> Result<Bytes, Error> {
         self.try_op(&mut |r| r.readuntil(separators))
     }
 
     /// Non-blocking [`readexactly`](Self::readexactly).
-    pub fn try_readexactly(&self, n: i64) -> Result<Vec<u8>, Error> {
+    pub fn try_readexactly(&self, n: i64) -> Result<Bytes, Error> {
         self.try_op(&mut |r| r.readexactly(n))
     }
 
@@ -233,25 +244,25 @@ impl StreamReader {
     }
 
     fn chunk_is_empty(&self) -> bool {
-        let chunk = self.chunk.borrow();
-        chunk.1 >= chunk.0.len()
+        self.chunk.borrow().is_empty()
     }
 
     /// Before an asyncio-style read: a futures-io read through this handle
     /// has been abandoned, and its unconsumed bytes go back in front.
     fn restore_chunk(&self) {
+        // The common case, costing no borrow of the reader: no futures-io
+        // read through this handle.
+        if self.stream_waiter.get() == 0 && self.chunk_is_empty() {
+            return;
+        }
         let waiter = self.stream_waiter.take();
-        let mut chunk = self.chunk.borrow_mut();
-        let (bytes, used) = &mut *chunk;
-        let rest = bytes.get(*used..).unwrap_or_default();
+        let rest = self.chunk.take();
         if waiter != 0 || !rest.is_empty() {
             self.with_reader(|r| {
                 r.release_waiter(waiter);
                 r.unread(rest);
             });
         }
-        bytes.clear();
-        *used = 0;
     }
 }
 
@@ -300,18 +311,17 @@ impl futures_io::AsyncBufRead for StreamReader {
             let read = this.poll_op(&mut |r| r.read(CHUNK), Some((&mut waiter, cx)));
             this.stream_waiter.set(waiter);
             match read {
-                Poll::Ready(Ok(chunk)) => *this.chunk.get_mut() = (chunk, 0),
+                Poll::Ready(Ok(chunk)) => *this.chunk.get_mut() = chunk,
                 Poll::Ready(Err(error)) => return Poll::Ready(Err(error.into())),
                 Poll::Pending => return Poll::Pending,
             }
         }
-        let (bytes, used) = this.chunk.get_mut();
-        Poll::Ready(Ok(&bytes[*used..]))
+        Poll::Ready(Ok(this.chunk.get_mut()))
     }
 
     fn consume(self: Pin<&mut Self>, amount: usize) {
-        let (bytes, used) = self.get_mut().chunk.get_mut();
-        *used = (*used + amount).min(bytes.len());
+        let chunk = self.get_mut().chunk.get_mut();
+        chunk.advance(amount.min(chunk.len()));
     }
 }
 

@@ -5,6 +5,8 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
+
 use super::nonblocking;
 use crate::core::Error;
 use crate::runtime::Interest;
@@ -48,10 +50,12 @@ impl StreamWriter {
         self.conn.write(data)
     }
 
-    /// Buffer `data` for sending without copying it when nothing else is
-    /// buffered.
-    pub fn write_owned(&self, data: Vec<u8>) -> Result<(), Error> {
-        self.conn.write_owned(data)
+    /// Buffer `data` for sending, without copying it when it is long
+    /// enough to go out in a send of its own (small writes are copied
+    /// together so that they leave in one). Takes [`Bytes`] as the reads
+    /// return them, or a `Vec<u8>`, a `String`, ….
+    pub fn write_bytes(&self, data: impl Into<Bytes>) -> Result<(), Error> {
+        self.conn.write_bytes(data.into())
     }
 
     /// Buffer each of `lines` in turn.

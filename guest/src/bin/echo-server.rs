@@ -157,7 +157,7 @@ async fn echo(reader: StreamReader, writer: StreamWriter) {
                 skipping = !line.ends_with(b"\n");
                 continue;
             }
-            Ok(line) => writer.write_owned(line),
+            Ok(line) => writer.write_bytes(line),
             Err(Error::LimitOverrun {
                 separator_found, ..
             }) => {

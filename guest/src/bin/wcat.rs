@@ -104,7 +104,7 @@ async fn send_stdin(writer: &StreamWriter) -> Result<(), Error> {
         match input.read(64 * 1024) {
             Ok(bytes) if bytes.is_empty() => wasio::runtime::wait_for(ready.clone()).await,
             Ok(bytes) => {
-                writer.write_owned(bytes)?;
+                writer.write_bytes(bytes)?;
                 writer.drain().await?;
             }
             Err(StreamError::Closed) => break,
@@ -126,7 +126,7 @@ async fn receive(reader: &StreamReader) -> Result<(), Error> {
         if chunk.is_empty() {
             return Ok(());
         }
-        let mut rest = chunk.as_slice();
+        let mut rest = &chunk[..];
         while !rest.is_empty() {
             let granted = output.check_write().map_err(failed)?;
             if granted == 0 {

@@ -6,14 +6,13 @@
 //! control, reading ahead and closing lives here, where it can be tested
 //! natively and fuzzed.
 
-mod buffer;
 mod error;
+mod outgoing;
 mod protocol;
 mod reader;
 mod scan;
 mod writer;
 
-pub use buffer::ByteBuffer;
 pub use error::{Error, TlsFailure};
 pub use protocol::{MAX_READ, MAX_ROUND, MIN_READ, Protocol, Reason, Round, Send};
 pub use reader::{DEFAULT_LIMIT, ReadPoll, StreamReader};

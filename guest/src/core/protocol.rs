@@ -464,7 +464,10 @@ mod tests {
         assert_eq!(protocol.next_send(), Send::Release);
         protocol.released();
         let reader = protocol.reader_mut();
-        assert_eq!(reader.readline(), Poll::Ready(Ok(b"line\n".to_vec())));
+        assert_eq!(
+            reader.readline(),
+            Poll::Ready(Ok(bytes::Bytes::from_static(b"line\n")))
+        );
         assert_eq!(reader.readline(), Poll::Ready(Err(Error::ConnectionReset)));
         assert_eq!(
             protocol.writer().wait_closed(),
@@ -527,7 +530,10 @@ mod tests {
         assert_eq!(protocol.next_send(), Send::Release);
         protocol.released();
         let reader = protocol.reader_mut();
-        assert_eq!(reader.read(100), Poll::Ready(Ok(vec![b'x'; 9])));
+        assert_eq!(
+            reader.read(100),
+            Poll::Ready(Ok(bytes::Bytes::from(vec![b'x'; 9])))
+        );
         assert_eq!(reader.read(100), Poll::Ready(Err(Error::BrokenPipe)));
     }
 

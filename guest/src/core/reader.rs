@@ -16,10 +16,17 @@
 //! for data (otherwise `readexactly(n)` with `n` above the limit could never
 //! finish); a transport that stopped reading is woken then (the waker given
 //! to [`StreamReader::wake_on_resume`]).
+//!
+//! The buffer is a [`BytesMut`]: a chunk read from the socket is adopted
+//! without copying when nothing else is buffered, and every read splits
+//! its bytes off the front as an immutable [`Bytes`] (asyncio returns
+//! `bytes`), so a line costs neither a copy nor, amortised, an allocation.
+//! Consumed prefixes cost nothing to drop.
 
 use std::task::{Poll, Waker};
 
-use super::buffer::ByteBuffer;
+use bytes::{Bytes, BytesMut};
+
 use super::error::Error;
 use super::scan::Separators;
 
@@ -27,7 +34,7 @@ use super::scan::Separators;
 pub const DEFAULT_LIMIT: usize = 64 * 1024;
 
 /// The result of one attempt at a read operation.
-pub type ReadPoll<T = Vec<u8>> = Poll<Result<T, Error>>;
+pub type ReadPoll<T = Bytes> = Poll<Result<T, Error>>;
 
 /// A `readuntil` that is waiting for more data, so the next attempt with the
 /// same separators can resume its search.
@@ -40,7 +47,7 @@ struct PendingScan {
 /// The buffered, limit-aware reading half of a stream.
 #[derive(Debug, Clone)]
 pub struct StreamReader {
-    buffer: ByteBuffer,
+    buffer: BytesMut,
     limit: usize,
     eof: bool,
     exception: Option<Error>,
@@ -76,7 +83,7 @@ impl StreamReader {
 
     fn with_limit(limit: usize) -> Self {
         Self {
-            buffer: ByteBuffer::new(),
+            buffer: BytesMut::new(),
             limit,
             eof: false,
             exception: None,
@@ -98,7 +105,7 @@ impl StreamReader {
 
     /// The bytes buffered and not yet read.
     pub fn buffered(&self) -> &[u8] {
-        self.buffer.as_slice()
+        &self.buffer
     }
 
     /// Bytes of memory the buffer holds.
@@ -189,25 +196,35 @@ impl StreamReader {
     /// Append bytes received from the transport.
     pub fn feed_data(&mut self, data: &[u8]) -> Result<(), Error> {
         self.check_feed()?;
-        self.buffer.extend(data);
+        self.buffer.extend_from_slice(data);
         self.fed();
         Ok(())
     }
 
-    /// Append bytes received from the transport, without copying them when
-    /// the buffer is empty.
+    /// Append bytes received from the transport, adopting their
+    /// allocation without copying when the buffer is empty (the common
+    /// case for a chunk just read from a socket).
     pub fn feed_owned(&mut self, data: Vec<u8>) -> Result<(), Error> {
         self.check_feed()?;
-        self.buffer.extend_owned(data);
+        if self.buffer.is_empty() {
+            self.buffer = BytesMut::from(Bytes::from(data));
+        } else {
+            self.buffer.extend_from_slice(&data);
+        }
         self.fed();
         Ok(())
     }
 
     /// Put back bytes that a byte-oriented consumer took with `read` but did
     /// not use, ahead of everything buffered.
-    pub fn unread(&mut self, bytes: &[u8]) {
+    pub fn unread(&mut self, bytes: Bytes) {
         self.scan = None;
-        self.buffer.unread(bytes);
+        if bytes.is_empty() {
+            return;
+        }
+        let mut buffer = BytesMut::from(bytes);
+        buffer.extend_from_slice(&self.buffer);
+        self.buffer = buffer;
     }
 
     /// Record end of file: once the buffer is drained, reads return what
@@ -261,7 +278,7 @@ impl StreamReader {
         self.scan = None;
         self.check_exception()?;
         if n == 0 {
-            return Poll::Ready(Ok(Vec::new()));
+            return Poll::Ready(Ok(Bytes::new()));
         }
         if n < 0 {
             if !self.is_ended() {
@@ -292,23 +309,25 @@ impl StreamReader {
         // where an earlier one stopped takes the general path.
         if self.scan.is_none()
             && self.exception.is_none()
-            && let Some(at) = memchr::memchr(b'\n', self.buffer.as_slice())
+            && let Some(at) = memchr::memchr(b'\n', &self.buffer)
             && at <= self.limit
         {
             return Poll::Ready(Ok(self.take(at + 1)));
         }
         const NEWLINE: &[&[u8]] = &[b"\n"];
         match self.readuntil(NEWLINE) {
-            Poll::Ready(Err(Error::IncompleteRead { partial, .. })) => Poll::Ready(Ok(partial)),
+            Poll::Ready(Err(Error::IncompleteRead { partial, .. })) => {
+                Poll::Ready(Ok(Bytes::from(partial)))
+            }
             Poll::Ready(Err(Error::LimitOverrun {
                 consumed,
                 separator_found,
             })) => {
                 let consumed = usize::try_from(consumed).unwrap_or(usize::MAX);
-                if self.buffer.as_slice().get(consumed) == Some(&b'\n') {
-                    self.buffer.consume(consumed + 1);
+                if self.buffer.get(consumed) == Some(&b'\n') {
+                    self.discard(consumed + 1);
                 } else {
-                    self.buffer.clear();
+                    self.discard(self.buffer.len());
                 }
                 self.maybe_resume();
                 Poll::Ready(Err(Error::LimitOverrun {
@@ -341,7 +360,7 @@ impl StreamReader {
         };
         let buffered = self.buffer.len();
         if buffered - offset >= separators.min_len() {
-            if let Some(found) = separators.find(self.buffer.as_slice(), offset) {
+            if let Some(found) = separators.find(&self.buffer, offset) {
                 if found.start > self.limit {
                     return Poll::Ready(Err(Error::LimitOverrun {
                         consumed: found.start as u64,
@@ -360,7 +379,7 @@ impl StreamReader {
         }
         if self.is_ended() {
             self.check_lost()?;
-            let partial = self.buffer.take_all();
+            let partial = self.take_all();
             return Poll::Ready(Err(Error::IncompleteRead {
                 partial,
                 expected: None,
@@ -385,7 +404,7 @@ impl StreamReader {
         };
         self.check_exception()?;
         if n == 0 {
-            return Poll::Ready(Ok(Vec::new()));
+            return Poll::Ready(Ok(Bytes::new()));
         }
         let buffered = self.buffer.len();
         if (buffered as u64) >= n {
@@ -393,7 +412,7 @@ impl StreamReader {
         }
         if self.is_ended() {
             self.check_lost()?;
-            let partial = self.buffer.take_all();
+            let partial = self.take_all();
             return Poll::Ready(Err(Error::IncompleteRead {
                 partial,
                 expected: Some(n),
@@ -443,10 +462,35 @@ impl StreamReader {
         }
     }
 
-    fn take(&mut self, n: usize) -> Vec<u8> {
-        let bytes = self.buffer.take(n);
+    /// Split the first `n` buffered bytes off, without copying them.
+    fn take(&mut self, n: usize) -> Bytes {
+        let bytes = self.buffer.split_to(n).freeze();
+        self.release_if_empty();
         self.maybe_resume();
         bytes
+    }
+
+    /// Every buffered byte, for an error that carries them (they are
+    /// copied only if bytes handed out earlier share their allocation).
+    fn take_all(&mut self) -> Vec<u8> {
+        let bytes = Vec::from(self.buffer.split());
+        self.release_if_empty();
+        bytes
+    }
+
+    /// Drop the first `n` buffered bytes.
+    fn discard(&mut self, n: usize) {
+        let _ = self.buffer.split_to(n);
+        self.release_if_empty();
+    }
+
+    /// An empty buffer lets go of its allocation, which the bytes already
+    /// handed out may share: an idle stream holds no memory, and the next
+    /// chunk from the socket is adopted as it is.
+    fn release_if_empty(&mut self) {
+        if self.buffer.is_empty() {
+            self.buffer = BytesMut::new();
+        }
     }
 
     fn maybe_resume(&mut self) {
@@ -460,5 +504,39 @@ impl StreamReader {
         if let Some(waker) = self.resume.take() {
             waker.wake();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_split_off_an_adopted_chunk_without_copying() {
+        let mut reader = StreamReader::default();
+        let chunk = b"one\ntwo\nthr".to_vec();
+        let start = chunk.as_ptr();
+        reader.feed_owned(chunk).unwrap();
+        let one = match reader.readline() {
+            Poll::Ready(Ok(line)) => line,
+            other => panic!("{other:?}"),
+        };
+        let two = match reader.readexactly(4) {
+            Poll::Ready(Ok(bytes)) => bytes,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!((&one[..], &two[..]), (&b"one\n"[..], &b"two\n"[..]));
+        assert_eq!(one.as_ptr(), start);
+        assert_eq!(two.as_ptr(), start.wrapping_add(4));
+        assert_eq!(reader.buffered(), b"thr");
+    }
+
+    #[test]
+    fn an_emptied_buffer_holds_no_memory() {
+        let mut reader = StreamReader::default();
+        reader.feed_owned(vec![b'x'; 1 << 20]).unwrap();
+        assert!(matches!(reader.read(-1), Poll::Pending));
+        assert!(matches!(reader.read(1 << 20), Poll::Ready(Ok(_))));
+        assert_eq!(reader.capacity(), 0);
     }
 }

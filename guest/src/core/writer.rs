@@ -9,8 +9,10 @@
 
 use std::task::Poll;
 
-use super::buffer::ByteBuffer;
+use bytes::Bytes;
+
 use super::error::Error;
+use super::outgoing::Outgoing;
 
 /// asyncio's default high-water mark: 64 KiB.
 pub const DEFAULT_HIGH_WATER: usize = 64 * 1024;
@@ -44,7 +46,7 @@ enum Closing {
 /// The write buffer of one stream, with its flow-control and closing states.
 #[derive(Debug)]
 pub struct WriteBuffer {
-    buffer: ByteBuffer,
+    buffer: Outgoing,
     high: usize,
     low: usize,
     /// Above the high-water mark and not yet back at the low one.
@@ -56,7 +58,7 @@ pub struct WriteBuffer {
 impl Default for WriteBuffer {
     fn default() -> Self {
         Self {
-            buffer: ByteBuffer::new(),
+            buffer: Outgoing::new(),
             high: DEFAULT_HIGH_WATER,
             low: DEFAULT_HIGH_WATER / 4,
             paused: false,
@@ -116,11 +118,10 @@ impl WriteBuffer {
         Ok(())
     }
 
-    /// Buffer `data` for sending, adopting the vector when nothing else is
-    /// buffered.
-    pub fn write_owned(&mut self, data: Vec<u8>) -> Result<(), Error> {
+    /// Buffer `data` for sending; a long one is kept without a copy.
+    pub fn write_bytes(&mut self, data: Bytes) -> Result<(), Error> {
         self.check_writable()?;
-        self.buffer.extend_owned(data);
+        self.buffer.push(data);
         self.maybe_pause();
         Ok(())
     }
@@ -215,9 +216,10 @@ impl WriteBuffer {
 
     // The transport's side.
 
-    /// The bytes waiting to be sent, oldest first.
+    /// The bytes to send next: the oldest of the buffered chunks (small
+    /// writes are coalesced into one). Empty when nothing is buffered.
     pub fn pending(&self) -> &[u8] {
-        self.buffer.as_slice()
+        self.buffer.front()
     }
 
     /// Record that the transport sent the first `n` pending bytes.

@@ -2,10 +2,11 @@
 
 use std::future::Future;
 
+use bytes::Bytes;
 use wasip2::clocks::monotonic_clock::Duration;
 use wasip2::io::poll::Pollable;
 
-use super::convert::{blocking, error, from_wit_error, result};
+use super::convert::{blocking, error, from_wit_error};
 use super::exports::wasio::streams::streams::{GuestStreamReader, StreamReader as WitReader};
 use super::exports::wasio::streams::types::Error as WitError;
 use crate::StreamReader;
@@ -17,16 +18,22 @@ pub struct Reader(pub StreamReader);
 /// Run a blocking form: `op` until done or `timeout`. A reader without a
 /// transport cannot be fed while this component blocks, so for it the
 /// blocking form answers like the non-blocking one.
-fn read_blocking<F: Future<Output = Result<Vec<u8>, Error>>>(
+/// A read's bytes as a WIT `list<u8>`: the one copy out of the reader's
+/// buffer (none when the bytes own their whole allocation).
+fn list(read: Result<Bytes, Error>) -> Result<Vec<u8>, WitError> {
+    read.map(Vec::from).map_err(error)
+}
+
+fn read_blocking<F: Future<Output = Result<Bytes, Error>>>(
     reader: &StreamReader,
     timeout: Option<Duration>,
     op: F,
-    try_op: impl FnOnce() -> Result<Vec<u8>, Error>,
+    try_op: impl FnOnce() -> Result<Bytes, Error>,
 ) -> Result<Vec<u8>, WitError> {
     if reader.is_standalone() {
-        return result(try_op());
+        return list(try_op());
     }
-    blocking(timeout, op)
+    blocking(timeout, op).map(Vec::from)
 }
 
 impl GuestStreamReader for Reader {
@@ -40,7 +47,7 @@ impl GuestStreamReader for Reader {
     }
 
     fn feed_data(&self, data: Vec<u8>) -> Result<(), WitError> {
-        result(self.0.feed_data(&data))
+        self.0.feed_owned(data).map_err(error)
     }
 
     fn feed_eof(&self) {
@@ -48,7 +55,7 @@ impl GuestStreamReader for Reader {
     }
 
     fn read(&self, n: i64) -> Result<Vec<u8>, WitError> {
-        result(self.0.try_read(n))
+        list(self.0.try_read(n))
     }
 
     fn blocking_read(&self, n: i64, timeout: Option<Duration>) -> Result<Vec<u8>, WitError> {
@@ -56,7 +63,7 @@ impl GuestStreamReader for Reader {
     }
 
     fn readline(&self) -> Result<Vec<u8>, WitError> {
-        result(self.0.try_readline())
+        list(self.0.try_readline())
     }
 
     fn blocking_readline(&self, timeout: Option<Duration>) -> Result<Vec<u8>, WitError> {
@@ -67,7 +74,7 @@ impl GuestStreamReader for Reader {
 
     fn readuntil(&self, separators: Vec<Vec<u8>>) -> Result<Vec<u8>, WitError> {
         let separators: Vec<&[u8]> = separators.iter().map(Vec::as_slice).collect();
-        result(self.0.try_readuntil(&separators))
+        list(self.0.try_readuntil(&separators))
     }
 
     fn blocking_readuntil(
@@ -82,7 +89,7 @@ impl GuestStreamReader for Reader {
     }
 
     fn readexactly(&self, n: i64) -> Result<Vec<u8>, WitError> {
-        result(self.0.try_readexactly(n))
+        list(self.0.try_readexactly(n))
     }
 
     fn blocking_readexactly(&self, n: i64, timeout: Option<Duration>) -> Result<Vec<u8>, WitError> {

@@ -15,13 +15,13 @@ pub struct Writer(pub StreamWriter);
 
 impl GuestStreamWriter for Writer {
     fn write(&self, data: Vec<u8>) -> Result<(), WitError> {
-        result(self.0.write_owned(data))
+        result(self.0.write_bytes(data))
     }
 
     fn writelines(&self, data: Vec<Vec<u8>>) -> Result<(), WitError> {
         result(
             data.into_iter()
-                .try_for_each(|line| self.0.write_owned(line)),
+                .try_for_each(|line| self.0.write_bytes(line)),
         )
     }
 

@@ -16,6 +16,7 @@ use std::future::poll_fn;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 
+use bytes::Bytes;
 use wasip2::clocks::monotonic_clock;
 use wasip2::io::poll::Pollable;
 
@@ -285,9 +286,9 @@ impl Connection {
         self.buffer_write(|writer| writer.write(data))
     }
 
-    /// Buffer `data` without copying it when nothing else is buffered.
-    pub fn write_owned(self: &Rc<Self>, data: Vec<u8>) -> Result<(), Error> {
-        self.buffer_write(|writer| writer.write_owned(data))
+    /// Buffer `data`, without copying it if it is long.
+    pub fn write_bytes(self: &Rc<Self>, data: Bytes) -> Result<(), Error> {
+        self.buffer_write(|writer| writer.write_bytes(data))
     }
 
     /// Apply `f` to the write buffer and make sure a sender will follow.

@@ -86,7 +86,7 @@ impl Reader for StreamReader {
     }
 
     fn attempt(&mut self, op: &Op, _frame: &mut Frame) -> Poll<Outcome> {
-        match op {
+        let attempt = match op {
             Op::Read(n) => self.read(*n),
             Op::Readline => self.readline(),
             Op::Readuntil(seps) => {
@@ -94,7 +94,8 @@ impl Reader for StreamReader {
                 self.readuntil(&seps)
             }
             Op::Readexactly(n) => self.readexactly(*n),
-        }
+        };
+        attempt.map_ok(Vec::from)
     }
 
     fn leftover(&self) -> Vec<u8> {

@@ -4,6 +4,7 @@
 
 mod error;
 mod listener;
+mod reader;
 mod socket;
 mod writer;
 

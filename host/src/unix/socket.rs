@@ -6,9 +6,9 @@ use std::os::unix::net::UnixStream as StdUnixStream;
 use std::path::Path;
 
 use socket2::{Domain, SockAddr, Socket, Type};
-use wasmtime_wasi::p2::pipe::AsyncReadStream;
 use wasmtime_wasi::p2::{DynInputStream, DynOutputStream};
 
+use super::reader::UnixInputStream;
 use super::writer::{self, UnixWriter};
 
 /// The host side of `unix-socket`.
@@ -57,7 +57,7 @@ impl UnixSocket {
         for_streams.set_nonblocking(true)?;
         let (read, write) = tokio::net::UnixStream::from_std(for_streams)?.into_split();
         let writer = UnixWriter::new(write);
-        let input: DynInputStream = Box::new(AsyncReadStream::new(read));
+        let input: DynInputStream = Box::new(UnixInputStream::new(read));
         let output: DynOutputStream = Box::new(writer.stream());
         let socket = Self {
             socket,

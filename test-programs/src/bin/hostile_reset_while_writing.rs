@@ -35,7 +35,7 @@ fn main() {
         }
         check_eq(
             reader.readline().await,
-            Ok(b"response\n".to_vec()),
+            Ok(wasio::Bytes::from_static(b"response\n")),
             "the response that arrived before the reset",
         );
         match reader.readline().await {

@@ -13,7 +13,7 @@ fn main() {
         let (reader, writer) = ok(connect(&target).await, "connect");
         check_eq(
             ok(reader.read(-1).await, "read to end of file"),
-            Vec::new(),
+            Vec::<u8>::new(),
             "bytes from the peer",
         );
         let chunk = vec![b'w'; 100 * 1024];

@@ -61,7 +61,7 @@ async fn echo(reader: StreamReader, writer: StreamWriter) -> Result<(), Error> {
         if line.is_empty() {
             return Ok(());
         }
-        if line == b"fail\n" {
+        if line == b"fail\n"[..] {
             return Err(Error::Other("asked to fail".into()));
         }
         writer.write(&line)?;
@@ -179,7 +179,11 @@ fn main() {
                         // Held, not closed, until the handler ends.
                         let _writer = writer;
                         let line = reader.readline().await;
-                        check_eq(line, Ok(Vec::new()), "the handler's read after abort");
+                        check_eq(
+                            line,
+                            Ok(wasio::Bytes::new()),
+                            "the handler's read after abort",
+                        );
                         ended.set(ended.get() + 1);
                         Ok(())
                     }

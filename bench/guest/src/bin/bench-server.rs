@@ -54,13 +54,13 @@ fn parse_args() -> Result<Args, String> {
 /// Serve one connection: read its mode line, then run the mode.
 async fn serve_one(reader: &StreamReader, writer: &StreamWriter) -> Result<(), Error> {
     let mode = reader.readline().await?;
-    match mode.as_slice() {
+    match &mode[..] {
         b"echo\n" => loop {
             let line = reader.readline().await?;
             if line.is_empty() {
                 return Ok(());
             }
-            writer.write_owned(line)?;
+            writer.write_bytes(line)?;
             writer.drain().await?;
         },
         b"frames\n" => {

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Builds the Python example component with componentize-py and plugs wasio
+# into it (after scripts/build.sh made dist/wasio*.wasm):
+#
+#   dist/python-asyncio.wasm       world wasio:python/asyncio plugged with
+#                                  wasio-tcp.wasm: imports only WASI 0.2
+#                                  (stock wasmtime CLI)
+#   dist/python-asyncio-unix.wasm  world wasio:python/asyncio-unix plugged
+#                                  with wasio.wasm: for `wasio run`
+#
+# Each holds python/wasio, the programs in python/examples and the ported
+# tests in python/tests; its first argument names the module to run
+# (`echo_server`, `echo_client`, `test_streams`). componentize-py takes
+# about a minute per component, so a build is skipped while its inputs are
+# unchanged.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+tools="$root/.tools/bin"
+work=target/python-components
+mkdir -p "$work" dist
+
+# The WIT the worlds need: python/wit plus wasio's contract as a dependency.
+rm -rf "$work/wit"
+mkdir -p "$work/wit/deps/wasio-streams"
+cp python/wit/*.wit "$work/wit/"
+cp wit/*.wit "$work/wit/deps/wasio-streams/"
+cp wit/deps/*.wit "$work/wit/deps/"
+
+# The `wasi:cli/run` export: runs the program named by the first argument.
+python3 scripts/python-app.py "$work/app.py" python/examples/echo_server.py \
+  python/examples/echo_client.py python/tests/test_streams.py
+
+stamp_of() { # world plug
+  {
+    "$tools/componentize-py" --version
+    sha256sum "$2" "$work/app.py" scripts/python-app.py
+    find python -name '*.py' -o -name '*.wit' | sort | xargs sha256sum
+    echo "$1"
+  } | sha256sum | cut -d' ' -f1
+}
+
+build() { # world plug output
+  local world=$1 plug=$2 out=$3
+  local stamp
+  stamp=$(stamp_of "$world" "$plug")
+  if [ -f "dist/$out" ] && [ "$(cat "$work/$out.stamp" 2>/dev/null)" = "$stamp" ]; then
+    return
+  fi
+  "$tools/componentize-py" --quiet -d "$work/wit" -w "$world" componentize \
+    -p "$work" -p python -p python/examples -p python/tests \
+    app -o "$work/$out.unplugged"
+  target/tool/wasio-plug --plug "$plug" "$work/$out.unplugged" -o "dist/$out"
+  "$tools/wasm-tools" validate "dist/$out"
+  echo "$stamp" > "$work/$out.stamp"
+}
+
+build wasio:python/asyncio@0.1.0 dist/wasio-tcp.wasm python-asyncio.wasm
+build wasio:python/asyncio-unix@0.1.0 dist/wasio.wasm python-asyncio-unix.wasm
+
+for wasm in dist/python-asyncio.wasm dist/python-asyncio-unix.wasm; do
+  printf 'build: %-32s %9d bytes\n' "$wasm" "$(stat -c %s "$wasm")"
+done
