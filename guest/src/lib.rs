@@ -18,6 +18,8 @@ pub mod core;
 
 #[cfg(target_os = "wasi")]
 mod api;
+#[cfg(all(target_os = "wasi", feature = "cli"))]
+pub mod cli;
 #[cfg(all(target_os = "wasi", feature = "component"))]
 mod exports;
 #[cfg(target_os = "wasi")]

@@ -112,20 +112,6 @@ impl Signal {
     }
 }
 
-/// Complete at the end of standard input (or when it fails), discarding
-/// what it reads.
-async fn stdin_closed() {
-    let stdin = wasip2::cli::stdin::get_stdin();
-    let ready = Rc::new(stdin.subscribe());
-    loop {
-        match stdin.read(4096) {
-            Ok(bytes) if bytes.is_empty() => wasio::runtime::wait_for(ready.clone()).await,
-            Ok(_) => {}
-            Err(_) => return,
-        }
-    }
-}
-
 /// Complete when either future does.
 async fn either(a: impl Future<Output = ()>, b: impl Future<Output = ()>) {
     let (mut a, mut b) = (pin!(a), pin!(b));
@@ -230,7 +216,7 @@ async fn serve(args: Args) -> Result<(), String> {
 
     let end_of_input = async {
         if args.stop_on_eof {
-            stdin_closed().await;
+            wasio::cli::stdin_closed().await;
         } else {
             std::future::pending().await
         }

@@ -18,8 +18,6 @@
 //!
 //! The server closes the connection when the mode is done.
 
-use std::rc::Rc;
-
 use wasio::{Error, ServerOptions, StreamReader, StreamWriter};
 
 /// The listen backlog of every subject (the kernel's default allows 4096).
@@ -143,26 +141,12 @@ async fn serve(args: Args) -> Result<(), String> {
             println!("listening on {address}");
         }
     }
-    stdin_closed().await;
+    wasio::cli::stdin_closed().await;
     for server in &servers {
         server.close();
         server.abort_clients();
     }
     Ok(())
-}
-
-/// Complete at the end of standard input (or when it fails), discarding
-/// what it reads: the driver stops a server by closing its input.
-async fn stdin_closed() {
-    let stdin = wasip2::cli::stdin::get_stdin();
-    let ready = Rc::new(stdin.subscribe());
-    loop {
-        match stdin.read(4096) {
-            Ok(bytes) if bytes.is_empty() => wasio::runtime::wait_for(ready.clone()).await,
-            Ok(_) => {}
-            Err(_) => return,
-        }
-    }
 }
 
 fn main() -> std::process::ExitCode {
