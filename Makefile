@@ -45,6 +45,7 @@ lint-wasm: setup
 	cargo fmt --all -- --check
 	cargo clippy -p wasio -p wasio-test-programs -p wasio-bench-guest --target wasm32-wasip2 --profile component --all-targets --features wasio/component,wasio/unix,wasio/cli -- -D warnings
 	cargo clippy -p redis-client --target wasm32-wasip2 --profile component --all-targets -- -D warnings
+	cargo clippy -p wasio-bench-consumer --target wasm32-wasip2 --profile component --all-targets -- -D warnings
 	scripts/vendor-wit.sh --check
 	wasm-tools component wit wit > /dev/null
 
@@ -64,10 +65,10 @@ soak: setup
 ## bench: every workload against every subject, 5 rounds (release build; a few
 ## minutes); writes bench/results.json and bench/chart.svg
 bench: setup
-	cargo build --quiet -p wasio-bench-guest --target wasm32-wasip2 --profile component
+	scripts/build-bench.sh
 	cargo run --quiet --release -p wasio-bench -- run
 
 ## bench-quick: the same, reduced (3 rounds, smaller sizes); writes target/bench-quick/
 bench-quick: setup
-	cargo build --quiet -p wasio-bench-guest --target wasm32-wasip2 --profile component
+	scripts/build-bench.sh
 	cargo run --quiet --release -p wasio-bench -- run --quick

@@ -149,11 +149,11 @@ async fn drive(args: RunArgs) -> anyhow::Result<()> {
         python_server: workloads::python_server(&root),
         socket_dir: socket_dir.path().to_owned(),
     };
-    for kind in [Kind::Wasio, Kind::Raw] {
+    for kind in [Kind::Wasio, Kind::Raw, Kind::Composed] {
         let component = paths.component(kind);
         anyhow::ensure!(
             component.exists(),
-            "{} is missing: build it with `cargo build -p wasio-bench-guest --target wasm32-wasip2 --profile component`",
+            "{} is missing: build it with `scripts/build-bench.sh`",
             component.display()
         );
     }
@@ -206,6 +206,9 @@ async fn drive(args: RunArgs) -> anyhow::Result<()> {
             (Kind::Wasio, false),
             (Kind::Wasio, true),
             (Kind::Raw, false),
+            (Kind::Composed, false),
+            (Kind::Composed, true),
+            (Kind::ComposedSingle, false),
         ] {
             let subject = Subject { kind, unix };
             match workloads::host_calls(kind, unix, &paths, &plan).await {

@@ -170,6 +170,36 @@ impl Results {
                 extras.join(", ")
             );
         }
+        let composed: Vec<&Entry> = self
+            .entries
+            .iter()
+            .filter(|e| matches!(e.subject.kind, Kind::Composed | Kind::ComposedSingle))
+            .collect();
+        if !composed.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nthrough the WIT boundary (a consumer component composed with wasio):"
+            );
+            let _ = writeln!(
+                out,
+                "  {:<18} {:<20} {:>13} {:>14}",
+                "workload", "subject", "× wasio api", "× raw wasi tcp"
+            );
+            for entry in composed {
+                let ratio = |other: Subject| {
+                    self.ratio(entry.workload, entry.subject, other)
+                        .map_or("-".to_owned(), |r| format!("{r:.2}"))
+                };
+                let _ = writeln!(
+                    out,
+                    "  {:<18} {:<20} {:>13} {:>14}",
+                    entry.workload.name(),
+                    entry.subject.name(),
+                    ratio(entry.subject.in_component()),
+                    ratio(Subject::tcp(Kind::Raw)),
+                );
+            }
+        }
         if !self.host_calls.is_empty() {
             let _ = writeln!(out, "\nhost calls per line (counted by a call hook):");
             for (subject, what, calls) in &self.host_calls {
@@ -211,6 +241,19 @@ impl Results {
                     );
                 }
             }
+        }
+        let composed = Subject::tcp(Kind::Composed);
+        for (workload, bound) in [
+            (Workload::RequestResponse, 0.8),
+            (Workload::BulkUp, 0.8),
+            (Workload::BulkDown, 0.8),
+            (Workload::LineEcho, 0.5),
+        ] {
+            at_least(
+                format!("composed {} ≥ {bound}× wasio api", workload.name()),
+                self.ratio(workload, composed, wasio),
+                bound,
+            );
         }
         let memory = self.extra(Workload::Concurrency, wasio, "guest memory B/conn");
         goals.push((
@@ -262,6 +305,8 @@ impl Results {
                     "spread_percent": round(s.spread()),
                     "ratio_to_tokio": self.ratio(e.workload, e.subject, e.subject.native()).map(round),
                     "ratio_to_asyncio": self.ratio(e.workload, e.subject, e.subject.asyncio()).map(round),
+                    "ratio_to_wasio_api": self.ratio(e.workload, e.subject, e.subject.in_component()).map(round),
+                    "ratio_to_raw_wasi": self.ratio(e.workload, e.subject, Subject::tcp(Kind::Raw)).map(round),
                     "samples": e.samples.iter().map(|s| round(s.value)).collect::<Vec<_>>(),
                     "other": extras,
                 }))
@@ -300,6 +345,11 @@ impl Results {
                 Subject::tcp(Kind::Raw),
                 "#7f7f7f",
                 "raw wasi:sockets guest (TCP)",
+            ),
+            (
+                Subject::tcp(Kind::Composed),
+                "#9467bd",
+                "wasio through its WIT exports, composed (TCP)",
             ),
             (
                 Subject::tcp(Kind::TokioNaive),

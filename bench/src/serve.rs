@@ -24,6 +24,10 @@ pub struct ServeArgs {
     /// The native server writes each line with its own `write_all`.
     #[arg(long)]
     pub naive: bool,
+    /// The composed guest echoes one `readline` at a time instead of
+    /// using the batched forms.
+    #[arg(long)]
+    pub single: bool,
     /// Run the guest inside tokio's cooperative budget (see `wasm`).
     #[arg(long)]
     pub coop_budget: bool,

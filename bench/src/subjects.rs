@@ -21,6 +21,12 @@ pub enum Kind {
     Wasio,
     /// `bench-raw.wasm` (raw wasi:sockets) under the wasio host.
     Raw,
+    /// `bench-composed.wasm` under the wasio host: `bench/consumer`, which
+    /// uses wasio through its WIT exports (with the batched forms), plugged
+    /// into wasio's library component.
+    Composed,
+    /// The same component echoing one `readline` at a time (`--single`).
+    ComposedSingle,
     /// Native tokio, wasio's algorithm.
     Tokio,
     /// Native tokio, `write_all` per line.
@@ -32,9 +38,11 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Wasio,
         Kind::Raw,
+        Kind::Composed,
+        Kind::ComposedSingle,
         Kind::Tokio,
         Kind::TokioNaive,
         Kind::Asyncio,
@@ -42,11 +50,18 @@ impl Kind {
     ];
 
     fn has_unix(self) -> bool {
-        matches!(self, Kind::Wasio | Kind::Tokio | Kind::Asyncio)
+        matches!(
+            self,
+            Kind::Wasio | Kind::Composed | Kind::Tokio | Kind::Asyncio
+        )
     }
 
-    fn is_guest(self) -> bool {
-        matches!(self, Kind::Wasio | Kind::Raw)
+    /// Whether it is a component run by the wasio host.
+    pub fn is_guest(self) -> bool {
+        matches!(
+            self,
+            Kind::Wasio | Kind::Raw | Kind::Composed | Kind::ComposedSingle
+        )
     }
 }
 
@@ -71,6 +86,9 @@ impl Subject {
             (Kind::Wasio, false) => "wasio tcp",
             (Kind::Wasio, true) => "wasio unix",
             (Kind::Raw, _) => "raw wasi tcp",
+            (Kind::Composed, false) => "wasio composed tcp",
+            (Kind::Composed, true) => "wasio composed unix",
+            (Kind::ComposedSingle, _) => "composed single tcp",
             (Kind::Tokio, false) => "tokio tcp",
             (Kind::Tokio, true) => "tokio unix",
             (Kind::TokioNaive, _) => "tokio naive tcp",
@@ -88,6 +106,14 @@ impl Subject {
         }
     }
 
+    /// wasio's Rust API linked in, on the same transport.
+    pub fn in_component(self) -> Subject {
+        Subject {
+            kind: Kind::Wasio,
+            unix: self.unix,
+        }
+    }
+
     /// The asyncio subject on the same transport.
     pub fn asyncio(self) -> Subject {
         Subject {
@@ -100,7 +126,8 @@ impl Subject {
 /// Where the driver finds what the servers run.
 #[derive(Debug, Clone)]
 pub struct Paths {
-    /// Directory holding `bench-server.wasm` and `bench-raw.wasm`.
+    /// Directory holding `bench-server.wasm`, `bench-raw.wasm` and
+    /// `bench-composed.wasm`.
     pub artifacts: PathBuf,
     /// `bench/python/server.py`.
     pub python_server: PathBuf,
@@ -112,6 +139,7 @@ impl Paths {
     pub fn component(&self, kind: Kind) -> PathBuf {
         match kind {
             Kind::Raw => self.artifacts.join("bench-raw.wasm"),
+            Kind::Composed | Kind::ComposedSingle => self.artifacts.join("bench-composed.wasm"),
             _ => self.artifacts.join("bench-server.wasm"),
         }
     }
@@ -139,9 +167,12 @@ pub struct GuestStats {
 pub fn command(kind: Kind, paths: &Paths, flags: &[&str]) -> anyhow::Result<Command> {
     let exe = std::env::current_exe()?;
     let mut command = match kind {
-        Kind::Wasio | Kind::Raw => {
+        Kind::Wasio | Kind::Raw | Kind::Composed | Kind::ComposedSingle => {
             let mut c = Command::new(&exe);
             c.arg("serve-wasm").arg(paths.component(kind));
+            if kind == Kind::ComposedSingle {
+                c.arg("--single");
+            }
             c
         }
         Kind::Tokio | Kind::TokioNaive => {

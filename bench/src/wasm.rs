@@ -63,6 +63,9 @@ fn guest_args(component: &Path, args: &ServeArgs) -> Vec<String> {
     if args.startup {
         argv.push("--startup".to_owned());
     }
+    if args.single {
+        argv.push("--single".to_owned());
+    }
     argv
 }
 

@@ -157,6 +157,8 @@ impl Workload {
             Subject::tcp(Wasio),
             Subject::unix(Wasio),
             Subject::tcp(Raw),
+            Subject::tcp(Composed),
+            Subject::unix(Composed),
             Subject::tcp(Tokio),
             Subject::unix(Tokio),
             Subject::tcp(Asyncio),
@@ -165,7 +167,8 @@ impl Workload {
         match self {
             Workload::LineEcho | Workload::RequestResponse => {
                 let mut all = streams;
-                all.insert(5, Subject::tcp(TokioNaive));
+                all.insert(5, Subject::tcp(ComposedSingle));
+                all.insert(8, Subject::tcp(TokioNaive));
                 all.push(Subject::tcp(AsyncioNodelay));
                 all
             }
@@ -175,6 +178,7 @@ impl Workload {
             Workload::Concurrency | Workload::Startup => vec![
                 Subject::tcp(Wasio),
                 Subject::tcp(Raw),
+                Subject::tcp(Composed),
                 Subject::tcp(Tokio),
                 Subject::tcp(Asyncio),
             ],
@@ -386,7 +390,7 @@ pub async fn connect_rate(target: &Target, count: usize) -> anyhow::Result<Sampl
 pub async fn concurrency(kind: Kind, paths: &Paths, plan: &Plan) -> anyhow::Result<Sample> {
     let mut server = Server::start(kind, paths, true).await?;
     let target = server.target(Subject::tcp(kind));
-    let guest = matches!(kind, Kind::Wasio | Kind::Raw);
+    let guest = kind.is_guest();
     tokio::time::sleep(Duration::from_millis(200)).await;
     let before = if guest {
         server.guest_stats().await?
@@ -472,7 +476,7 @@ pub async fn concurrency(kind: Kind, paths: &Paths, plan: &Plan) -> anyhow::Resu
 /// of a whole process doing the same for the native and Python servers.
 pub async fn startup(kind: Kind, paths: &Paths, runs: usize) -> anyhow::Result<Sample> {
     let mut times = match kind {
-        Kind::Wasio | Kind::Raw => {
+        kind if kind.is_guest() => {
             let component = paths.component(kind);
             std::thread::spawn(move || crate::wasm::startup(&component, runs))
                 .join()

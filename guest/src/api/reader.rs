@@ -106,6 +106,13 @@ impl StreamReader {
         self.op(core::StreamReader::readline)
     }
 
+    /// Every complete line buffered, joined, or else one line as
+    /// [`readline`](Self::readline) reads it (see
+    /// [`core::StreamReader::readlines`]).
+    pub fn readlines(&self) -> ReadFuture<'_, impl FnMut(&mut core::StreamReader) -> ReadPoll> {
+        self.op(core::StreamReader::readlines)
+    }
+
     /// asyncio's `readuntil` with one or several separators.
     pub fn readuntil<'a>(
         &'a self,
@@ -131,6 +138,11 @@ impl StreamReader {
     /// Non-blocking [`readline`](Self::readline).
     pub fn try_readline(&self) -> Result<Bytes, Error> {
         self.try_op(&mut core::StreamReader::readline)
+    }
+
+    /// Non-blocking [`readlines`](Self::readlines).
+    pub fn try_readlines(&self) -> Result<Bytes, Error> {
+        self.try_op(&mut core::StreamReader::readlines)
     }
 
     /// Non-blocking [`readuntil`](Self::readuntil).
@@ -350,6 +362,7 @@ fn read_futures_are_unpin(reader: &StreamReader) {
     fn unpin<T: Unpin>(_: &T) {}
     unpin(&reader.read(1));
     unpin(&reader.readline());
+    unpin(&reader.readlines());
     unpin(&reader.readuntil(&[]));
     unpin(&reader.readexactly(1));
 }

@@ -339,6 +339,30 @@ impl StreamReader {
         }
     }
 
+    /// Every complete line buffered, in one piece: the bytes up to and
+    /// including the last `\n` among the first `limit + 1` buffered bytes
+    /// (so no line in it is longer than [`readline`](Self::readline)
+    /// allows). Without such a `\n` it is [`readline`](Self::readline).
+    /// A `readlines` that waited takes every line that has arrived since,
+    /// not only the first.
+    pub fn readlines(&mut self) -> ReadPoll {
+        if self.exception.is_none() {
+            let window = self.buffer.len().min(self.limit.saturating_add(1));
+            // A search for `\n` that waited saw none before its offset.
+            let from = match &self.scan {
+                Some(scan) if matches!(&scan.separators[..], [sep] if sep == b"\n") => {
+                    scan.offset.min(window)
+                }
+                _ => 0,
+            };
+            if let Some(at) = memchr::memrchr(b'\n', &self.buffer[from..window]) {
+                self.scan = None;
+                return Poll::Ready(Ok(self.take(from + at + 1)));
+            }
+        }
+        self.readline()
+    }
+
     /// asyncio's `readuntil`: the bytes up to and including the separator
     /// that ends first. Over the limit, [`Error::LimitOverrun`] is returned
     /// and the bytes stay buffered; at end of file without a separator,

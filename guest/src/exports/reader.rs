@@ -72,6 +72,16 @@ impl GuestStreamReader for Reader {
         })
     }
 
+    fn readlines(&self) -> Result<Vec<u8>, WitError> {
+        list(self.0.try_readlines())
+    }
+
+    fn blocking_readlines(&self, timeout: Option<Duration>) -> Result<Vec<u8>, WitError> {
+        read_blocking(&self.0, timeout, self.0.readlines(), || {
+            self.0.try_readlines()
+        })
+    }
+
     fn readuntil(&self, separators: Vec<Vec<u8>>) -> Result<Vec<u8>, WitError> {
         let separators: Vec<&[u8]> = separators.iter().map(Vec::as_slice).collect();
         list(self.0.try_readuntil(&separators))

@@ -800,3 +800,195 @@ async fn server_without_a_host_listens_on_every_ipv4_and_ipv6_address() {
     })
     .await;
 }
+
+/// `readlines` takes every complete line that has arrived in one call and
+/// leaves a partial one; once it waited, it takes every line that came
+/// meanwhile; at end of file the partial last line, then nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readlines_returns_every_line_that_has_arrived_in_one_call() {
+    within(async {
+        let listener = TcpListener::bind(unspecified()).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut wasio = instance(&loopback_host(None)).await;
+        let (reader, writer) = wasio.connect(addr).await;
+        let (mut peer, _) = listener.accept().await.unwrap();
+        let api = wasio.api();
+        let reader_api = api.wasio_streams_streams().stream_reader();
+
+        peer.write_all(b"one\ntwo\nthr").await.unwrap();
+        let lines = reader_api
+            .call_blocking_readlines(&mut wasio.store, reader, Some(SOON.as_nanos() as u64))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(lines, b"one\ntwo\n");
+        let partial = reader_api
+            .call_readlines(&mut wasio.store, reader)
+            .await
+            .unwrap();
+        assert!(matches!(partial, Err(WitError::WouldBlock)), "{partial:?}");
+
+        // The rest of the line and more arrive while the caller waits on
+        // the reader's pollable.
+        let pollable = reader_api
+            .call_subscribe(&mut wasio.store, reader)
+            .await
+            .unwrap();
+        peer.write_all(b"ee\nfour\nfive\nsi").await.unwrap();
+        wasio.block(pollable).await;
+        let mut attempts = 0;
+        let lines = loop {
+            attempts += 1;
+            assert!(attempts < 100, "readlines never completed");
+            match reader_api
+                .call_readlines(&mut wasio.store, reader)
+                .await
+                .unwrap()
+            {
+                Ok(lines) => break lines,
+                Err(WitError::WouldBlock) => {
+                    let pollable = reader_api
+                        .call_subscribe(&mut wasio.store, reader)
+                        .await
+                        .unwrap();
+                    wasio.block(pollable).await;
+                }
+                Err(other) => panic!("readlines failed: {other:?}"),
+            }
+        };
+        assert_eq!(lines, b"three\nfour\nfive\n");
+
+        peer.write_all(b"x").await.unwrap();
+        peer.shutdown().await.unwrap();
+        let mut tail = Vec::new();
+        for _ in 0..3 {
+            tail.push(
+                reader_api
+                    .call_blocking_readlines(&mut wasio.store, reader, Some(SOON.as_nanos() as u64))
+                    .await
+                    .unwrap()
+                    .unwrap(),
+            );
+        }
+        assert_eq!(tail, [b"six".to_vec(), Vec::new(), Vec::new()]);
+        wasio.drop_all([reader, writer]).await;
+    })
+    .await;
+}
+
+/// On a reader with a limit, `readlines` hands out only lines `readline`
+/// would, and reports an over-long one as `readline` does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readlines_keeps_to_the_limit_on_a_standalone_reader() {
+    within(async {
+        let mut wasio = instance(&loopback_host(None)).await;
+        let api = wasio.api();
+        let reader_api = api.wasio_streams_streams().stream_reader();
+        let reader = reader_api
+            .call_create(&mut wasio.store, Some(8))
+            .await
+            .unwrap()
+            .unwrap();
+        reader_api
+            .call_feed_data(&mut wasio.store, reader, b"ab\ncd\nmuch too long\nok\nta")
+            .await
+            .unwrap()
+            .unwrap();
+        let mut answers = Vec::new();
+        for _ in 0..4 {
+            answers.push(
+                reader_api
+                    .call_blocking_readlines(&mut wasio.store, reader, None)
+                    .await
+                    .unwrap(),
+            );
+        }
+        let line = |answer: &Result<Vec<u8>, WitError>, expected: &[u8]| {
+            assert!(
+                matches!(answer, Ok(bytes) if bytes == expected),
+                "{answer:?}"
+            );
+        };
+        line(&answers[0], b"ab\ncd\n");
+        assert!(
+            matches!(&answers[1], Err(WitError::LimitOverrun(o)) if o.separator_found && o.consumed == 13),
+            "{:?}",
+            answers[1]
+        );
+        line(&answers[2], b"ok\n");
+        // Nothing can feed a standalone reader while it blocks: no waiting.
+        assert!(
+            matches!(answers[3], Err(WitError::WouldBlock)),
+            "{:?}",
+            answers[3]
+        );
+        reader_api
+            .call_feed_eof(&mut wasio.store, reader)
+            .await
+            .unwrap();
+        let last = reader_api
+            .call_readlines(&mut wasio.store, reader)
+            .await
+            .unwrap();
+        line(&last, b"ta");
+        wasio.drop_all([reader]).await;
+    })
+    .await;
+}
+
+/// `writelines` sends every buffer, in order, from one call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writelines_sends_every_buffer_in_order() {
+    within(async {
+        let listener = TcpListener::bind(unspecified()).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut wasio = instance(&loopback_host(None)).await;
+        let (reader, writer) = wasio.connect(addr).await;
+        let (mut peer, _) = listener.accept().await.unwrap();
+        let api = wasio.api();
+        let writer_api = api.wasio_streams_streams().stream_writer();
+        writer_api
+            .call_writelines(
+                &mut wasio.store,
+                writer,
+                &[b"one\n".to_vec(), Vec::new(), b"two\nthree\n".to_vec()],
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        writer_api
+            .call_write_eof(&mut wasio.store, writer)
+            .await
+            .unwrap()
+            .unwrap();
+        writer_api
+            .call_blocking_drain(&mut wasio.store, writer, Some(SOON.as_nanos() as u64))
+            .await
+            .unwrap()
+            .unwrap();
+        let mut received = Vec::new();
+        let mut receiving = std::pin::pin!(peer.read_to_end(&mut received));
+        // The component sends while it runs: drive it until the peer has
+        // everything and end of file.
+        for _ in 0..100 {
+            if tokio::time::timeout(Duration::from_millis(20), &mut receiving)
+                .await
+                .is_ok()
+            {
+                break;
+            }
+            let _ = writer_api
+                .call_blocking_wait_closed(
+                    &mut wasio.store,
+                    writer,
+                    Some(Duration::from_millis(1).as_nanos() as u64),
+                )
+                .await
+                .unwrap();
+        }
+        drop(receiving);
+        assert_eq!(received, b"one\ntwo\nthree\n");
+        wasio.drop_all([reader, writer]).await;
+    })
+    .await;
+}
