@@ -1,5 +1,6 @@
 //! wasio-bench: the wasio component under the wasio host side by side with
-//! native tokio, CPython asyncio and a raw wasi:sockets guest.
+//! native tokio, CPython asyncio, a raw wasi:sockets guest and a consumer
+//! component that uses wasio through its WIT exports.
 //!
 //! ```text
 //! wasio-bench [run] [--quick] [--rounds N] [--only TEXT,...] [--artifacts DIR] [--out DIR]
@@ -11,7 +12,8 @@
 //! `run` starts one server process per kind of subject, runs every
 //! workload against every subject round after round (the order of the
 //! subjects rotating each round), then prints the medians, spreads and
-//! ratios, checks the goals and writes `results.json` and `chart.svg`.
+//! ratios (the composed consumer's also to wasio's Rust API and to the raw
+//! guest), checks the goals and writes `results.json` and `chart.svg`.
 //! `client` drives a server started by hand (for profiling it).
 
 mod client;

@@ -1,5 +1,6 @@
 //! What a run found: medians and spreads, ratios to the native and Python
-//! subjects, the goals, the table, `results.json` and the chart.
+//! subjects (and, for the composed consumer, to wasio's Rust API and the
+//! raw guest), the goals, the table, `results.json` and the chart.
 
 use std::fmt::Write as _;
 

@@ -184,7 +184,9 @@ impl Conn {
                     {
                         Some(left) => Mode::Source { left },
                         None => {
-                            return Err(Wait::Failed(Error::InvalidArgument("unknown mode".into())));
+                            return Err(Wait::Failed(Error::InvalidArgument(
+                                "unknown mode".into(),
+                            )));
                         }
                     },
                 };

@@ -986,7 +986,6 @@ async fn writelines_sends_every_buffer_in_order() {
                 .await
                 .unwrap();
         }
-        drop(receiving);
         assert_eq!(received, b"one\ntwo\nthree\n");
         wasio.drop_all([reader, writer]).await;
     })
