@@ -16,8 +16,11 @@
 //!
 //! By default it uses the batched forms: `readlines` takes every complete
 //! line buffered in one call and one `write` sends them back. `--single`
-//! echoes one `readline` at a time, as `bench-server` does, to measure what
-//! the batched forms save.
+//! echoes one `readline` and one `write` at a time, as `bench-server`
+//! does, to measure what the batched forms save. Either way it drains
+//! once the reads would block rather than after each write: the WIT
+//! `drain` starts sending at once (as asyncio's `write` does), where the
+//! Rust API's leaves the bytes to be coalesced until its event loop waits.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::process::ExitCode;
@@ -192,18 +195,29 @@ impl Conn {
                 };
             }
             Mode::Echo => {
-                let lines = if single {
+                let read = if single {
                     self.reader.readline()
                 } else {
                     self.reader.readlines()
-                }
-                .map_err(Wait::on_reader)?;
+                };
+                let lines = match read {
+                    Ok(lines) => lines,
+                    // Drain before waiting, not after each write: the
+                    // WIT `drain` sends at once, so a drain per line
+                    // would cost a send per line.
+                    Err(Error::WouldBlock) => {
+                        self.draining = true;
+                        self.writer.drain().map_err(Wait::on_writer)?;
+                        self.draining = false;
+                        return Err(Wait::Reader);
+                    }
+                    Err(error) => return Err(Wait::Failed(error)),
+                };
                 if lines.is_empty() {
                     self.close();
                     return Ok(());
                 }
                 self.writer.write(&lines)?;
-                self.draining = true;
             }
             Mode::Frames {
                 length: None,
