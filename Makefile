@@ -46,6 +46,7 @@ lint-wasm: setup
 	cargo clippy -p wasio -p wasio-test-programs -p wasio-bench-guest --target wasm32-wasip2 --profile component --all-targets --features wasio/component,wasio/unix,wasio/cli -- -D warnings
 	cargo clippy -p redis-client --target wasm32-wasip2 --profile component --all-targets -- -D warnings
 	cargo clippy -p wasio-bench-consumer --target wasm32-wasip2 --profile component --all-targets -- -D warnings
+	cargo clippy -p wasio-bench-consumer --target wasm32-wasip2 --profile component --all-targets --no-default-features -- -D warnings
 	scripts/vendor-wit.sh --check
 	wasm-tools component wit wit > /dev/null
 

@@ -150,8 +150,9 @@ async fn drive(args: RunArgs) -> anyhow::Result<()> {
             .unwrap_or_else(|| root.join("target/wasm32-wasip2/component")),
         python_server: workloads::python_server(&root),
         socket_dir: socket_dir.path().to_owned(),
+        wasmtime: root.join(".tools/bin/wasmtime"),
     };
-    for kind in [Kind::Wasio, Kind::Raw, Kind::Composed] {
+    for kind in [Kind::Wasio, Kind::Raw, Kind::Composed, Kind::ComposedCli] {
         let component = paths.component(kind);
         anyhow::ensure!(
             component.exists(),

@@ -174,7 +174,12 @@ impl Results {
         let composed: Vec<&Entry> = self
             .entries
             .iter()
-            .filter(|e| matches!(e.subject.kind, Kind::Composed | Kind::ComposedSingle))
+            .filter(|e| {
+                matches!(
+                    e.subject.kind,
+                    Kind::Composed | Kind::ComposedSingle | Kind::ComposedCli
+                )
+            })
             .collect();
         if !composed.is_empty() {
             let _ = writeln!(

@@ -27,6 +27,9 @@ pub enum Kind {
     Composed,
     /// The same component echoing one `readline` at a time (`--single`).
     ComposedSingle,
+    /// `bench-composed-tcp.wasm` (the consumer plugged into
+    /// `wasio-tcp.wasm`) under the stock `wasmtime` CLI.
+    ComposedCli,
     /// Native tokio, wasio's algorithm.
     Tokio,
     /// Native tokio, `write_all` per line.
@@ -38,11 +41,12 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Wasio,
         Kind::Raw,
         Kind::Composed,
         Kind::ComposedSingle,
+        Kind::ComposedCli,
         Kind::Tokio,
         Kind::TokioNaive,
         Kind::Asyncio,
@@ -89,6 +93,7 @@ impl Subject {
             (Kind::Composed, false) => "wasio composed tcp",
             (Kind::Composed, true) => "wasio composed unix",
             (Kind::ComposedSingle, _) => "composed single tcp",
+            (Kind::ComposedCli, _) => "composed cli tcp",
             (Kind::Tokio, false) => "tokio tcp",
             (Kind::Tokio, true) => "tokio unix",
             (Kind::TokioNaive, _) => "tokio naive tcp",
@@ -126,13 +131,15 @@ impl Subject {
 /// Where the driver finds what the servers run.
 #[derive(Debug, Clone)]
 pub struct Paths {
-    /// Directory holding `bench-server.wasm`, `bench-raw.wasm` and
-    /// `bench-composed.wasm`.
+    /// Directory holding `bench-server.wasm`, `bench-raw.wasm`,
+    /// `bench-composed.wasm` and `bench-composed-tcp.wasm`.
     pub artifacts: PathBuf,
     /// `bench/python/server.py`.
     pub python_server: PathBuf,
     /// Where the Unix sockets go.
     pub socket_dir: PathBuf,
+    /// The stock `wasmtime` CLI (`.tools/bin/wasmtime`).
+    pub wasmtime: PathBuf,
 }
 
 impl Paths {
@@ -140,6 +147,7 @@ impl Paths {
         match kind {
             Kind::Raw => self.artifacts.join("bench-raw.wasm"),
             Kind::Composed | Kind::ComposedSingle => self.artifacts.join("bench-composed.wasm"),
+            Kind::ComposedCli => self.artifacts.join("bench-composed-tcp.wasm"),
             _ => self.artifacts.join("bench-server.wasm"),
         }
     }
@@ -173,6 +181,12 @@ pub fn command(kind: Kind, paths: &Paths, flags: &[&str]) -> anyhow::Result<Comm
             if kind == Kind::ComposedSingle {
                 c.arg("--single");
             }
+            c
+        }
+        Kind::ComposedCli => {
+            let mut c = Command::new(&paths.wasmtime);
+            c.args(["run", "-S", "inherit-network"])
+                .arg(paths.component(kind));
             c
         }
         Kind::Tokio | Kind::TokioNaive => {

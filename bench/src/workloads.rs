@@ -159,6 +159,7 @@ impl Workload {
             Subject::tcp(Raw),
             Subject::tcp(Composed),
             Subject::unix(Composed),
+            Subject::tcp(ComposedCli),
             Subject::tcp(Tokio),
             Subject::unix(Tokio),
             Subject::tcp(Asyncio),
@@ -168,7 +169,7 @@ impl Workload {
             Workload::LineEcho | Workload::RequestResponse => {
                 let mut all = streams;
                 all.insert(5, Subject::tcp(ComposedSingle));
-                all.insert(8, Subject::tcp(TokioNaive));
+                all.insert(9, Subject::tcp(TokioNaive));
                 all.push(Subject::tcp(AsyncioNodelay));
                 all
             }

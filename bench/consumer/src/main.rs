@@ -5,6 +5,10 @@
 //! bench-consumer [--listen HOST:PORT] [--unix PATH] [--startup] [--single]
 //! ```
 //!
+//! Built without the `unix` feature it imports only what wasio's
+//! `consumer` world lists (no `--unix`), is plugged into `wasio-tcp.wasm`
+//! and runs on the stock `wasmtime` CLI.
+//!
 //! The same modes and output as `bench-server` (see `bench/src/protocol.rs`),
 //! but written against the imports of `wasio:streams` instead of the Rust
 //! API linked in: `wasio-plug` composes it with `wasio.wasm`, and every
@@ -26,12 +30,13 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::process::ExitCode;
 
 use wasio::streams::streams::{Server, StreamReader, StreamWriter};
+use wasio::streams::tcp;
 use wasio::streams::types::{Error, ServerOptions, SocketAddress};
-use wasio::streams::{tcp, unix_streams};
 use wasip2::io::poll::{Pollable, poll};
 use wasip2::io::streams::StreamError;
 use wasip2::sockets::network::IpSocketAddress;
 
+#[cfg(feature = "unix")]
 wit_bindgen::generate!({
     world: "wasio-bench:consumer/bench-consumer",
     // wasio's contract (with its WASI dependencies), then this world.
@@ -41,6 +46,20 @@ wit_bindgen::generate!({
         "wasio:streams/streams@0.1.0": generate,
         "wasio:streams/tcp@0.1.0": generate,
         "wasio:streams/unix-streams@0.1.0": generate,
+        "wasi:io/poll@0.2.12": wasip2::io::poll,
+        "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
+        "wasi:sockets/network@0.2.12": wasip2::sockets::network,
+    },
+});
+
+#[cfg(not(feature = "unix"))]
+wit_bindgen::generate!({
+    world: "wasio-bench:consumer/bench-consumer-tcp",
+    path: ["../../wit", "wit"],
+    with: {
+        "wasio:streams/types@0.1.0": generate,
+        "wasio:streams/streams@0.1.0": generate,
+        "wasio:streams/tcp@0.1.0": generate,
         "wasi:io/poll@0.2.12": wasip2::io::poll,
         "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
         "wasi:sockets/network@0.2.12": wasip2::sockets::network,
@@ -348,9 +367,13 @@ fn start(args: &Args) -> Result<Vec<Server>, String> {
         servers.push(server);
     }
     if let Some(path) = &args.unix {
-        let server = unix_streams::start_unix_server(path, Some(options))
-            .map_err(|e| format!("cannot listen on {path}: {e:?}"))?;
-        servers.push(server);
+        #[cfg(feature = "unix")]
+        servers.push(
+            wasio::streams::unix_streams::start_unix_server(path, Some(options))
+                .map_err(|e| format!("cannot listen on {path}: {e:?}"))?,
+        );
+        #[cfg(not(feature = "unix"))]
+        return Err(format!("--unix {path}: built without Unix sockets"));
     }
     Ok(servers)
 }
