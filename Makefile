@@ -43,8 +43,8 @@ lint: lint-wasm
 ## (a third of a fresh CI run on two cores): `make lint` before committing.
 lint-wasm: setup
 	cargo fmt --all -- --check
-	cargo clippy -p wasio -p wasio-test-programs -p wasio-bench-guest --target wasm32-wasip2 --profile component --all-targets --features wasio/component,wasio/unix,wasio/cli -- -D warnings
-	cargo clippy -p redis-client --target wasm32-wasip2 --profile component --all-targets -- -D warnings
+	cargo clippy -p wasio -p wasio-test-programs -p wasio-bench-guest --target wasm32-wasip2 --profile component --all-targets --features wasio/component,wasio/unix,wasio/cli,wasio/tls -- -D warnings
+	cargo clippy -p redis-client --target wasm32-wasip2 --profile component --all-targets --features tls -- -D warnings
 	scripts/vendor-wit.sh --check
 	wasm-tools component wit wit > /dev/null
 
