@@ -679,3 +679,39 @@ async fn tls_composed_redis_client_under_wasio_run() {
         )
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_exports_start_tls_refuses_a_stream_whose_pollables_were_handed_out() {
+    within(async {
+        let ca = TestCa::new("wasio test CA");
+        let addr = start_peer(Peer::StartTls(ca.server(Leaf::Good))).await;
+        let mut wasio = tls_instance(&ca.host()).await;
+        let (reader, writer) = wasio.connect(addr).await;
+        // An event loop tries to read, then waits on the reader's
+        // pollable, which is then the socket's.
+        let api = wasio.api();
+        let reader_api = api.wasio_streams_streams().stream_reader();
+        let first = reader_api
+            .call_readline(&mut wasio.store, reader)
+            .await
+            .unwrap();
+        assert!(matches!(first, Err(WitError::WouldBlock)), "{first:?}");
+        let pollable = reader_api
+            .call_subscribe(&mut wasio.store, reader)
+            .await
+            .unwrap();
+        wasio.send(writer, b"STARTTLS\n").await.unwrap();
+        block(&mut wasio, pollable).await;
+        assert_eq!(wasio.readline(reader).await.unwrap(), b"OK\n");
+        match wasio.start_tls(writer, "localhost", None).await {
+            Err(TlsError::Connection(WitError::InvalidState(reason))) => {
+                assert!(reason.contains("pollables"), "{reason}");
+            }
+            other => panic!("start-tls after subscribe: {other:?}"),
+        }
+        // Refused, not broken: the plain stream goes on.
+        wasio.send(writer, b"plain\n").await.unwrap();
+        wasio.drop_all([reader, writer]).await;
+    })
+    .await;
+}
