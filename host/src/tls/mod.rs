@@ -10,6 +10,8 @@
 //! connected, so the network policy has vetted the address before TLS is
 //! involved; TLS adds no way to reach anything.
 
+mod coalesce;
+
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -154,6 +156,7 @@ impl TlsProvider for Provider {
             let name = ServerName::try_from(server_name.clone()).map_err(|_| {
                 wasmtime_wasi_tls::Error::msg(format!("invalid server name {server_name:?}"))
             })?;
+            let transport: Box<dyn TlsTransport> = Box::new(coalesce::Coalesce::new(transport));
             let stream = connector.connect(name, transport).await.map_err(|error| {
                 match error.downcast::<rustls::Error>() {
                     Ok(error) => wasmtime_wasi_tls::Error::msg(error),
