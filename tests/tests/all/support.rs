@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use wasio_host::{Host, RunOptions, Stdin};
 use wasio_tests::stdio::Capture;
 
-/// The test programs of `test-programs/src/bin`, one constant each, which
+/// The test programs of `test-programs/src/programs`, one constant each, which
 /// `tests/build.rs` generates. A program that no test runs leaves its
 /// constant unused, which fails the build: every program has a test.
 #[deny(dead_code)]

@@ -7,7 +7,7 @@ use std::hint::black_box;
 
 use wasio_test_programs::arg;
 
-fn main() {
+pub fn main() {
     let mib: usize = arg(0, "a size in MiB");
     let mut kept = Vec::with_capacity(mib);
     for i in 0..mib {

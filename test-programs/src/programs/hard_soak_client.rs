@@ -112,7 +112,7 @@ async fn round_trip(target: &str, seed: u64, index: usize, sizes: Sizes) -> usiz
     length
 }
 
-fn main() {
+pub fn main() {
     let target: Rc<str> = arg::<String>(0, "a target").into();
     let connections: usize = arg(1, "a connection count");
     let concurrency: usize = arg(2, "how many at once");

@@ -14,7 +14,7 @@ use std::rc::Rc;
 use wasio::Error;
 use wasio_test_programs::{arg, check_eq, connect, echo_exchanges, fail, ok};
 
-fn main() {
+pub fn main() {
     let target: String = arg(0, "a target");
     let echo_target: String = arg(1, "a line-echo target");
     let length: u64 = arg(2, "the line's length");

@@ -10,7 +10,7 @@ use wasio_test_programs::{arg, check_eq, connect, ok};
 
 const SENT: &[u8] = b"no newline here";
 
-fn main() {
+pub fn main() {
     let target: String = arg(0, "a target");
     wasio::block_on(async {
         let (reader, _writer) = ok(connect(&target).await, "connect");

@@ -6,7 +6,7 @@
 use wasio::Error;
 use wasio_test_programs::{arg, connect, fail, ok};
 
-fn main() {
+pub fn main() {
     let target: String = arg(0, "a target");
     let max: usize = arg(1, "the connection limit");
     wasio::block_on(async {

@@ -5,7 +5,7 @@
 use wasio::Error;
 use wasio_test_programs::{arg, check_eq, connect, fail};
 
-fn main() {
+pub fn main() {
     let target: String = arg(0, "a target");
     let expect: String = arg(1, "an error name");
     let want = match expect.as_str() {

@@ -22,7 +22,7 @@ async fn serve(reader: StreamReader, writer: StreamWriter, served: Rc<Cell<usize
     println!("closed client {}", served.get());
 }
 
-fn main() {
+pub fn main() {
     wasio::block_on(async {
         let served = Rc::new(Cell::new(0));
         let counter = served.clone();

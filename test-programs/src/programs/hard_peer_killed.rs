@@ -7,7 +7,7 @@
 use wasio::Error;
 use wasio_test_programs::{Pattern, arg, check_eq, connect, fail, ok};
 
-fn main() {
+pub fn main() {
     let target: String = arg(0, "a target");
     let most: usize = arg(1, "the most bytes the peer sends");
     wasio::block_on(async {

@@ -24,7 +24,7 @@ use wasio_test_programs::{arg, check_eq, connect, fail, ok};
 /// of a loopback connection hold, so some are still buffered in wasio.
 const DRAINED: usize = 32 << 20;
 
-fn main() {
+pub fn main() {
     let target: String = arg(0, "a target");
     let scenario: String = arg(1, "a scenario");
     wasio::block_on(async {

@@ -96,7 +96,7 @@ async fn closed_after(address: &str, line: &[u8]) {
     ok(writer.wait_closed().await, "wait_closed");
 }
 
-fn main() {
+pub fn main() {
     let place: String = arg(0, "where to listen");
     let scenario: String = arg(1, "a scenario");
     wasio::block_on(async {

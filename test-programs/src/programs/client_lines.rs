@@ -4,7 +4,7 @@
 
 use wasio_test_programs::{arg, check_eq, connect, ok};
 
-fn main() {
+pub fn main() {
     let target: String = arg(0, "a target");
     let count: usize = arg(1, "a line count");
     wasio::block_on(async {

@@ -7,7 +7,7 @@
 use futures::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use wasio_test_programs::{arg, check_eq, connect, ok};
 
-fn main() {
+pub fn main() {
     let target: String = arg(0, "a target");
     wasio::block_on(async {
         let (mut reader, mut writer) = ok(connect(&target).await, "connect");

@@ -26,7 +26,7 @@ use wasio_test_programs::{arg, check_eq, connect_limited, fail, ok};
 /// Long enough for a loopback peer's bytes to have arrived.
 const SETTLE: Duration = Duration::from_millis(200);
 
-fn main() {
+pub fn main() {
     let target: String = arg(0, "a target");
     let scenario: String = arg(1, "a scenario");
     wasio::block_on(async {

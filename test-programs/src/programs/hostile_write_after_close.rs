@@ -7,7 +7,7 @@
 use wasio::Error;
 use wasio_test_programs::{arg, check_eq, connect, fail, ok};
 
-fn main() {
+pub fn main() {
     let target: String = arg(0, "a target");
     wasio::block_on(async {
         let (reader, writer) = ok(connect(&target).await, "connect");

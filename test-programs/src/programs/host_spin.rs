@@ -6,7 +6,7 @@ use std::hint::black_box;
 
 use wasio_test_programs::arg;
 
-fn main() {
+pub fn main() {
     let iterations: u64 = arg(0, "an iteration count");
     let mut x = 1u64;
     for i in 0..iterations {

@@ -19,7 +19,7 @@ use wasio_test_programs::{arg, check_eq, connect, connect_with, fail, ok};
 
 const LINES: usize = 100;
 
-fn main() {
+pub fn main() {
     let target: String = arg(0, "a target");
     let server_name: String = arg(1, "a server name");
     let mode: String = arg(2, "echo, starttls, starttls-early or fail");

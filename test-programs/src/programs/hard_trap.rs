@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use wasio_test_programs::{arg, connect, ok};
 
-fn main() {
+pub fn main() {
     let target: String = arg(0, "a target");
     let millis: u64 = arg(1, "a delay in milliseconds");
     wasio::block_on(async {

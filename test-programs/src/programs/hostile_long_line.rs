@@ -26,7 +26,7 @@ async fn connect(target: &str, limit: usize) -> (StreamReader, StreamWriter) {
     ok(opened, "connect")
 }
 
-fn main() {
+pub fn main() {
     let target: String = arg(0, "a target");
     let limit: usize = arg(1, "the reader's limit");
     let length: usize = arg(2, "the long line's length");

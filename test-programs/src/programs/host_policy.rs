@@ -13,7 +13,7 @@
 use wasio::{Error, ServerOptions};
 use wasio_test_programs::{arg, check_eq, connect, fail, host_port, ok};
 
-fn main() {
+pub fn main() {
     let op: String = arg(0, "connect or listen");
     let target: String = arg(1, "a target");
     let expect: String = arg(2, "ok or denied");

@@ -8,7 +8,7 @@
 use wasio::{Error, ServerOptions};
 use wasio_test_programs::{check_eq, fail, ok};
 
-fn main() {
+pub fn main() {
     wasio::block_on(async {
         let server = ok(
             wasio::listen(Some("127.0.0.1"), 0, ServerOptions::default()).await,

@@ -16,7 +16,7 @@ const BLOCKED: Duration = Duration::from_millis(300);
 /// Fail if this much went out without `drain` ever blocking.
 const MOST: usize = 256 << 20;
 
-fn main() {
+pub fn main() {
     let target: String = arg(0, "a target");
     let chunk: usize = arg(1, "a chunk size");
     wasio::block_on(async {

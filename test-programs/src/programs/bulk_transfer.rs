@@ -11,7 +11,7 @@ fn hex(digest: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn main() {
+pub fn main() {
     let target: String = arg(0, "a target");
     let mib: usize = arg(1, "a size in MiB");
     let total = mib << 20;

@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use wasio_test_programs::{arg, check_eq, connect, ok};
 
-fn main() {
+pub fn main() {
     let target: Rc<str> = arg::<String>(0, "a target").into();
     let clients: usize = arg(1, "a client count");
     let lines: usize = arg(2, "a line count");

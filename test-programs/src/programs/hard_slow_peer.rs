@@ -11,7 +11,7 @@ use std::time::Duration;
 use wasio::Error;
 use wasio_test_programs::{arg, check_eq, connect, echo_exchanges, ok};
 
-fn main() {
+pub fn main() {
     let target: String = arg(0, "a target");
     let echo_target: String = arg(1, "a line-echo target");
     let exchanges: usize = arg(2, "an exchange count");
