@@ -46,6 +46,17 @@ macro_rules! over_tcp_and_unix {
 }
 pub(crate) use over_tcp_and_unix;
 
+/// What the Redis example prints for its demo session (PING, then SET and
+/// GET of a value holding `\r\n`), whichever way it reaches the server.
+pub const REDIS_DEMO_TRANSCRIPT: &str = concat!(
+    "> PING\n",
+    "PONG\n",
+    "> SET wasio:example \"one line\\r\\nand another\"\n",
+    "OK\n",
+    "> GET wasio:example\n",
+    "\"one line\\r\\nand another\"\n",
+);
+
 /// The longest a test program may run before its test fails.
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 

@@ -669,14 +669,7 @@ async fn tls_composed_redis_client_under_wasio_run() {
     assert!(output.status.success(), "{output:?}");
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
-        concat!(
-            "> PING\n",
-            "PONG\n",
-            "> SET wasio:example \"one line\\r\\nand another\"\n",
-            "OK\n",
-            "> GET wasio:example\n",
-            "\"one line\\r\\nand another\"\n",
-        )
+        support::REDIS_DEMO_TRANSCRIPT
     );
 }
 
