@@ -43,8 +43,8 @@ lint: lint-wasm
 ## (a third of a fresh CI run on two cores): `make lint` before committing.
 lint-wasm: setup
 	cargo fmt --all -- --check
-	cargo clippy -p wasio -p wasio-test-programs -p wasio-bench-guest --target wasm32-wasip2 --profile component --all-targets --features wasio/component,wasio/unix,wasio/cli -- -D warnings
-	cargo clippy -p redis-client --target wasm32-wasip2 --profile component --all-targets -- -D warnings
+	cargo clippy -p wasio -p wasio-test-programs -p wasio-bench-guest --target wasm32-wasip2 --profile component --all-targets --features wasio/component,wasio/unix,wasio/cli,wasio/tls,wasio-bench-guest/tls -- -D warnings
+	cargo clippy -p redis-client --target wasm32-wasip2 --profile component --all-targets --features tls -- -D warnings
 	cargo clippy -p wasio-bench-consumer --target wasm32-wasip2 --profile component --all-targets -- -D warnings
 	cargo clippy -p wasio-bench-consumer --target wasm32-wasip2 --profile component --all-targets --no-default-features -- -D warnings
 	scripts/vendor-wit.sh --check
@@ -64,12 +64,15 @@ soak: setup
 	cargo test -p wasio-tests --release --test all -- soak:: --ignored --nocapture --test-threads 1
 
 ## bench: every workload against every subject, 5 rounds (release build; a few
-## minutes); writes bench/results.json and bench/chart.svg
+## minutes); writes bench/results.json and bench/chart.svg; then the TLS
+## client against plain TCP (bench/tls.json)
 bench: setup
 	scripts/build-bench.sh
 	cargo run --quiet --release -p wasio-bench -- run
+	cargo run --quiet --release -p wasio-bench -- tls
 
 ## bench-quick: the same, reduced (3 rounds, smaller sizes); writes target/bench-quick/
 bench-quick: setup
 	scripts/build-bench.sh
 	cargo run --quiet --release -p wasio-bench -- run --quick
+	cargo run --quiet --release -p wasio-bench -- tls --quick

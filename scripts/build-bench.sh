@@ -3,6 +3,7 @@
 #
 #   bench-server.wasm        the protocol on wasio's Rust API, linked in
 #   bench-raw.wasm           the protocol on raw wasi:sockets (the floor)
+#   bench-client.wasm        the TLS client of `wasio-bench tls`
 #   bench-composed.wasm      bench/consumer plugged into wasio.wasm (the library
 #                            component with Unix sockets): the protocol through
 #                            wasio's WIT exports, across a component boundary
@@ -17,6 +18,8 @@ target=${CARGO_TARGET_DIR:-target}
 out=$target/wasm32-wasip2/component
 
 cargo build --quiet -p wasio-bench-guest --target wasm32-wasip2 --profile component
+# The TLS client of `wasio-bench tls`, with wasio's `tls` feature.
+cargo build --quiet -p wasio-bench-guest --target wasm32-wasip2 --profile component --features tls --bin bench-client
 cargo build --quiet -p wasio-plug --profile tool
 
 # composed NAME WASIO-FEATURES CONSUMER-FLAGS: the library component and

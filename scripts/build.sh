@@ -3,6 +3,8 @@
 #
 #   dist/wasio-tcp.wasm        wasio:streams over TCP: runs on any WASI 0.2 runtime
 #   dist/wasio.wasm            the same plus Unix sockets through the host's import
+#   dist/wasio-tls.wasm        wasio-tcp plus TLS clients (`tls`): imports
+#                              wasi:tls@0.2.0-draft (`wasio run --tls`, `wasmtime run -S tls`)
 #   dist/echo-server.wasm      command components for any WASI 0.2 runtime (TCP)
 #   dist/wcat.wasm
 #   dist/echo-server-unix.wasm the same with --unix, for `wasio run`
@@ -13,6 +15,8 @@
 #   dist/redis-client.composed.wasm
 #                              examples/redis-client plugged into wasio-tcp.wasm:
 #                              imports only WASI 0.2, runs on the stock CLI
+#   dist/redis-client-tls.composed.wasm
+#                              its TLS build (`--tls`) plugged into wasio-tls.wasm
 #   target/debug/wasio         the host (`wasio run`)
 #   target/debug/demo          what `make run` runs
 set -euo pipefail
@@ -36,6 +40,7 @@ commands() { # features suffix
 
 component component wasio-tcp.wasm
 component component,unix wasio.wasm
+component component,tls wasio-tls.wasm
 commands cli ""
 commands cli,unix -unix
 cargo build --quiet -p wasio --bin wcat --target wasm32-wasip2 --profile component --features cli,tls
@@ -53,6 +58,9 @@ cargo build --quiet -p redis-client --target wasm32-wasip2 --profile component
 cargo build --quiet -p wasio-plug --profile tool
 target/tool/wasio-plug --plug dist/wasio-tcp.wasm "$out/redis-client.wasm" \
   -o dist/redis-client.composed.wasm
+cargo build --quiet -p redis-client --target wasm32-wasip2 --profile component --features tls
+target/tool/wasio-plug --plug dist/wasio-tls.wasm "$out/redis-client.wasm" \
+  -o dist/redis-client-tls.composed.wasm
 
 for wasm in dist/*.wasm; do
   .tools/bin/wasm-tools validate "$wasm"

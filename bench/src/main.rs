@@ -7,6 +7,8 @@
 //! wasio-bench serve-native [--listen ADDR] [--unix PATH] [--naive] [--startup]
 //! wasio-bench serve-wasm COMPONENT [--listen ADDR] [--unix PATH] [--count-calls] [--perf-map] [--startup]
 //! wasio-bench client ADDR|unix:PATH WORKLOAD [COUNT]
+//! wasio-bench tls [--quick] [--rounds N] [--artifacts DIR] [--out DIR]
+//! wasio-bench client-wasm --tls-ca FILE COMPONENT [ARGS]...
 //! ```
 //!
 //! `run` starts one server process per kind of subject, runs every
@@ -14,7 +16,9 @@
 //! subjects rotating each round), then prints the medians, spreads and
 //! ratios (the composed consumer's also to wasio's Rust API and to the raw
 //! guest), checks the goals and writes `results.json` and `chart.svg`.
-//! `client` drives a server started by hand (for profiling it).
+//! `client` drives a server started by hand (for profiling it). `tls`
+//! measures wasio's TLS client against plain TCP (see `tls`), running the
+//! guest client through `client-wasm`.
 
 mod client;
 mod native;
@@ -22,6 +26,7 @@ mod protocol;
 mod report;
 mod serve;
 mod subjects;
+mod tls;
 mod wasm;
 mod workloads;
 
@@ -62,6 +67,19 @@ enum Command {
         #[command(flatten)]
         args: ServeArgs,
     },
+    /// wasio's TLS client next to plain TCP and native tokio (writes tls.json).
+    Tls(RunArgs),
+    /// Run a command component under wasio-host with TLS, trusting one CA.
+    ClientWasm {
+        /// PEM file of the CA to trust.
+        #[arg(long)]
+        tls_ca: PathBuf,
+        /// The command component to run.
+        component: PathBuf,
+        /// The guest's arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Run one workload against a server started by hand (for profiling).
     Client {
         /// `ADDR` or `unix:PATH`.
@@ -97,6 +115,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Run(cli.run)) {
         Command::Run(args) => run(args),
+        Command::Tls(args) => run_tls(args),
+        Command::ClientWasm {
+            tls_ca,
+            component,
+            args,
+        } => tls::client_wasm(&component, &tls_ca, &args),
         Command::ServeNative(args) => native::serve(&args, args.naive),
         Command::ServeWasm { component, args } => wasm::serve(&component, &args),
         Command::Client {
@@ -126,6 +150,31 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(drive(args))
+}
+
+fn run_tls(args: RunArgs) -> anyhow::Result<()> {
+    let root = root();
+    let artifacts = args
+        .artifacts
+        .unwrap_or_else(|| root.join("target/wasm32-wasip2/component"));
+    let out = args.out.unwrap_or_else(|| {
+        root.join(if args.quick {
+            "target/bench-quick"
+        } else {
+            "bench"
+        })
+    });
+    let plan = if args.quick { Plan::QUICK } else { Plan::FULL };
+    let rounds = args.rounds.unwrap_or(plan.rounds);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(tls::run(
+        &artifacts.join("bench-client.wasm"),
+        rounds,
+        args.quick,
+        &out,
+    ))
 }
 
 async fn drive(args: RunArgs) -> anyhow::Result<()> {

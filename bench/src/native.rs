@@ -67,7 +67,8 @@ async fn accept_tcp(listener: TcpListener, naive: bool) {
     }
 }
 
-async fn client<R, W>(reader: R, writer: W, naive: bool)
+/// Serve one connection (the TLS bench's server too).
+pub async fn client<R, W>(reader: R, writer: W, naive: bool)
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,

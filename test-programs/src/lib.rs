@@ -1,7 +1,8 @@
-//! Helpers shared by the guest-side test programs. Each program under
-//! `src/bin/` is a wasm32-wasip2 command that the host-side suite in
+//! Helpers shared by the guest-side test programs. Each program in
+//! `src/programs/` is a wasm32-wasip2 command that the host-side suite in
 //! `tests/` runs against native peers; it exits 0 when every check passed
-//! and prints what failed otherwise. The crate builds for wasm32-wasip2
+//! and prints what failed otherwise. They are built as one multi-call
+//! component (`src/bin/programs.rs`). The crate builds for wasm32-wasip2
 //! only, so it is not a default workspace member.
 
 use std::fmt::Debug;

@@ -10,6 +10,7 @@ pub mod hostile;
 pub mod load;
 pub mod peers;
 pub mod stdio;
+pub mod tls_component;
 
 /// The directory holding the wasm artifacts `build.rs` built.
 pub fn artifacts() -> PathBuf {

@@ -143,13 +143,11 @@ impl Capture {
     /// [`Capture::wait_for`] over complete lines: `found` sees each line
     /// once, without its line ending (invalid UTF-8 replaced).
     ///
-    /// ```no_run
-    /// # async fn demo(stdout: wasio_tests::stdio::Capture) {
+    /// ```text
     /// let addr = stdout
     ///     .wait_for_line(|line| line.strip_prefix("listening on ").map(str::to_owned))
     ///     .await
     ///     .expect("the server exited before it listened");
-    /// # }
     /// ```
     pub async fn wait_for_line<T>(&self, mut found: impl FnMut(&str) -> Option<T>) -> Option<T> {
         let mut next_line = 0;

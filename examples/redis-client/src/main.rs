@@ -4,6 +4,7 @@
 //! ```text
 //! redis-client HOST PORT                   PING, SET a key and GET it back
 //! redis-client HOST PORT COMMAND [ARG]...  one command; its reply as redis-cli shows it
+//! redis-client --tls HOST PORT ...         the same over TLS (a build with the `tls` feature)
 //! ```
 //!
 //! It imports `wasio:streams/tcp`: `blocking-open-connection` connects,
@@ -11,6 +12,11 @@
 //! each reply's type line and `blocking-readexactly` the body of a bulk
 //! string, which may hold any bytes. `wac plug` composes it with
 //! `wasio-tcp.wasm` into a component that runs on any WASI 0.2 runtime.
+//!
+//! Built with the `tls` feature it also imports `wasio:streams/tls`, whose
+//! `blocking-open-connection` connects with TLS on `--tls`; composed with
+//! `wasio-tls.wasm`, it runs where the host provides `wasi:tls`
+//! (`wasio run --tls`).
 //!
 //! A failure (refused, unresolvable, timed out, connection lost, malformed
 //! reply) ends it with a one-line message and exit code 1, as does an
@@ -25,26 +31,42 @@ use std::process::ExitCode;
 use resp::{ProtocolError, Reply};
 use wasio::streams::streams::{StreamReader, StreamWriter};
 use wasio::streams::tcp;
+#[cfg(feature = "tls")]
+use wasio::streams::tls;
 use wasio::streams::types::{ConnectOptions, Error};
 
-wit_bindgen::generate!({
-    world: "example:redis-client/redis-client",
-    // wasio's contract (with its WASI dependencies), then this world.
-    // Outside this repository, vendor wasio's `wit/` into `wit/deps/`
-    // instead (see the README).
-    path: ["../../wit", "wit"],
-    // Bindings for wasio's interfaces; WASI's come from the `wasip2` crate.
-    with: {
-        "wasio:streams/types@0.1.0": generate,
-        "wasio:streams/streams@0.1.0": generate,
-        "wasio:streams/tcp@0.1.0": generate,
-        "wasi:io/poll@0.2.12": wasip2::io::poll,
-        "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
-        "wasi:sockets/network@0.2.12": wasip2::sockets::network,
-    },
-});
+/// The bindings of `$world`: wasio's interfaces generated, WASI's from
+/// the `wasip2` crate.
+macro_rules! bindings {
+    ($world:literal $(, $interface:literal)*) => {
+        wit_bindgen::generate!({
+            world: $world,
+            // wasio's contract (with its WASI dependencies), then this
+            // world. Outside this repository, vendor wasio's `wit/` into
+            // `wit/deps/` instead (see the README).
+            path: ["../../wit", "wit"],
+            with: {
+                "wasio:streams/types@0.1.0": generate,
+                "wasio:streams/streams@0.1.0": generate,
+                "wasio:streams/tcp@0.1.0": generate,
+                $($interface: generate,)*
+                "wasi:io/poll@0.2.12": wasip2::io::poll,
+                "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
+                "wasi:sockets/network@0.2.12": wasip2::sockets::network,
+            },
+        });
+    };
+}
 
-const USAGE: &str = "usage: redis-client HOST PORT [COMMAND [ARG]...]";
+#[cfg(not(feature = "tls"))]
+bindings!("example:redis-client/redis-client");
+#[cfg(feature = "tls")]
+bindings!(
+    "example:redis-client/redis-client-tls",
+    "wasio:streams/tls@0.1.0"
+);
+
+const USAGE: &str = "usage: redis-client [--tls] HOST PORT [COMMAND [ARG]...]";
 
 /// How long connecting, and then each reply, may take (nanoseconds).
 const TIMEOUT: u64 = 10_000_000_000;
@@ -57,7 +79,15 @@ const DEMO_VALUE: &str = "one line\r\nand another";
 /// Why the client stopped.
 #[derive(Debug)]
 enum Failure {
-    Connect { target: String, error: Error },
+    Connect {
+        target: String,
+        error: Error,
+    },
+    #[cfg(feature = "tls")]
+    Handshake {
+        target: String,
+        error: tls::HandshakeError,
+    },
     Connection(Error),
     ClosedByServer,
     Protocol(ProtocolError),
@@ -74,6 +104,14 @@ impl fmt::Display for Failure {
         match self {
             Failure::Connect { target, error } => {
                 write!(f, "cannot connect to {target}: {}", describe(error))
+            }
+            #[cfg(feature = "tls")]
+            Failure::Handshake { target, error } => {
+                write!(
+                    f,
+                    "TLS with {target} failed: {:?}: {}",
+                    error.failure, error.detail
+                )
             }
             Failure::Connection(error) => write!(f, "connection failed: {}", describe(error)),
             Failure::ClosedByServer => f.write_str("the server closed the connection"),
@@ -117,7 +155,7 @@ struct Connection {
 }
 
 impl Connection {
-    fn open(host: &str, port: u16) -> Result<Self, Failure> {
+    fn open(host: &str, port: u16, tls: bool) -> Result<Self, Failure> {
         let options = ConnectOptions {
             limit: None,
             write_high_water: None,
@@ -130,10 +168,27 @@ impl Connection {
             send_buffer_size: None,
             hop_limit: None,
         };
+        let target = || format!("{host}:{port}");
+        #[cfg(feature = "tls")]
+        if tls {
+            let (reader, writer) = tls::blocking_open_connection(host, port, None, Some(options))
+                .map_err(|error| match error {
+                tls::TlsError::Handshake(error) => Failure::Handshake {
+                    target: target(),
+                    error,
+                },
+                tls::TlsError::Connection(error) => Failure::Connect {
+                    target: target(),
+                    error,
+                },
+            })?;
+            return Ok(Connection { reader, writer });
+        }
+        debug_assert!(!tls, "--tls is refused without the tls feature");
         let (reader, writer) =
             tcp::blocking_open_connection(host, port, Some(options)).map_err(|error| {
                 Failure::Connect {
-                    target: format!("{host}:{port}"),
+                    target: target(),
                     error,
                 }
             })?;
@@ -193,8 +248,14 @@ fn show_argument(arg: &str) -> String {
 }
 
 /// Run `commands`, printing each reply; whether none was an error reply.
-fn run(host: &str, port: u16, commands: &[Vec<String>], transcript: bool) -> Result<bool, Failure> {
-    let mut connection = Connection::open(host, port)?;
+fn run(
+    host: &str,
+    port: u16,
+    tls: bool,
+    commands: &[Vec<String>],
+    transcript: bool,
+) -> Result<bool, Failure> {
+    let mut connection = Connection::open(host, port, tls)?;
     let mut all_ok = true;
     for command in commands {
         if transcript {
@@ -210,7 +271,15 @@ fn run(host: &str, port: u16, commands: &[Vec<String>], transcript: bool) -> Res
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let tls = args.first().is_some_and(|a| a == "--tls");
+    if tls {
+        args.remove(0);
+        if !cfg!(feature = "tls") {
+            eprintln!("redis-client: --tls: built without TLS (the tls feature)");
+            return ExitCode::from(2);
+        }
+    }
     let (host, port, command) = match args.as_slice() {
         [host, port, command @ ..] => match port.parse::<u16>() {
             Ok(port) => (host, port, command),
@@ -238,7 +307,7 @@ fn main() -> ExitCode {
     } else {
         (vec![command.to_vec()], false)
     };
-    match run(host, port, &commands, transcript) {
+    match run(host, port, tls, &commands, transcript) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(failure) => {

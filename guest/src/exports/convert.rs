@@ -3,6 +3,8 @@
 use std::future::Future;
 use std::time::Duration;
 
+#[cfg(feature = "tls")]
+use super::exports::wasio::streams::tls;
 use super::exports::wasio::streams::types as wit;
 use crate::core::Error;
 use crate::transport::address::{from_std, to_std};
@@ -25,6 +27,8 @@ pub fn error(error: Error) -> wit::Error {
             separator_found,
         }),
         Error::ConcurrentRead => wit::Error::ConcurrentRead,
+        // A TLS failure after the handshake (the `tls` interface reports
+        // handshakes' own).
         error @ Error::Tls { .. } => wit::Error::Other(error.to_string()),
         Error::InvalidArgument(reason) => wit::Error::InvalidArgument(reason.into_owned()),
         Error::InvalidState(reason) => wit::Error::InvalidState(reason.into_owned()),
@@ -42,6 +46,28 @@ pub fn error(error: Error) -> wit::Error {
         Error::NameUnresolvable => wit::Error::NameUnresolvable,
         Error::NotConnected => wit::Error::NotConnected,
         Error::Other(message) => wit::Error::Other(message),
+    }
+}
+
+/// A wasio error as the `tls` interface's `tls-error`: a failed
+/// handshake, or the connection's error.
+#[cfg(feature = "tls")]
+pub fn tls_error(error: Error) -> tls::TlsError {
+    use crate::TlsFailure;
+    match error {
+        Error::Tls { failure, detail } => tls::TlsError::Handshake(tls::HandshakeError {
+            failure: match failure {
+                TlsFailure::CertificateNotTrusted => tls::HandshakeFailure::CertificateNotTrusted,
+                TlsFailure::NameMismatch => tls::HandshakeFailure::NameMismatch,
+                TlsFailure::CertificateExpired => tls::HandshakeFailure::CertificateExpired,
+                TlsFailure::CertificateInvalid => tls::HandshakeFailure::CertificateInvalid,
+                TlsFailure::NotTls => tls::HandshakeFailure::NotTls,
+                TlsFailure::Handshake => tls::HandshakeFailure::Handshake,
+                TlsFailure::Unavailable => tls::HandshakeFailure::Unavailable,
+            },
+            detail,
+        }),
+        other => tls::TlsError::Connection(self::error(other)),
     }
 }
 

@@ -9,35 +9,69 @@ mod convert;
 mod reader;
 mod server;
 mod tcp;
+#[cfg(feature = "tls")]
+mod tls;
 #[cfg(feature = "unix")]
 mod unix;
 mod writer;
 
-#[cfg(not(feature = "unix"))]
-wit_bindgen::generate!({
-    world: "wasio-tcp",
-    path: "../wit",
-    with: {
-        "wasi:io/poll@0.2.12": wasip2::io::poll,
-        "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
-        "wasi:sockets/network@0.2.12": wasip2::sockets::network,
-    },
-});
+/// The bindings of the world the features select, with the WASI imports
+/// every world has mapped to `wasip2`'s, plus `$key => $module` for the
+/// world's others (each must be used: wit-bindgen rejects the rest).
+macro_rules! bindings {
+    ({ $($world:tt)* } $(, $key:literal => $($segment:ident)::+)* $(,)?) => {
+        wit_bindgen::generate!({
+            $($world)*
+            path: "../wit",
+            features: ["tls"],
+            with: {
+                "wasi:io/poll@0.2.12": wasip2::io::poll,
+                "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
+                "wasi:sockets/network@0.2.12": wasip2::sockets::network,
+                $($key: $($segment)::+,)*
+            },
+        });
+    };
+}
 
-#[cfg(feature = "unix")]
-wit_bindgen::generate!({
-    world: "wasio",
-    path: "../wit",
-    with: {
-        "wasi:io/error@0.2.12": wasip2::io::error,
-        "wasi:io/poll@0.2.12": wasip2::io::poll,
-        "wasi:io/streams@0.2.12": wasip2::io::streams,
-        "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
-        "wasi:sockets/network@0.2.12": wasip2::sockets::network,
-        "wasi:sockets/tcp@0.2.12": wasip2::sockets::tcp,
-        "wasio:streams/unix@0.1.0": crate::transport::unix_bindings,
+#[cfg(not(any(feature = "unix", feature = "tls")))]
+bindings!({ world: "wasio-tcp", });
+
+#[cfg(all(feature = "unix", not(feature = "tls")))]
+bindings!(
+    { world: "wasio", },
+    "wasi:io/error@0.2.12" => wasip2::io::error,
+    "wasi:io/streams@0.2.12" => wasip2::io::streams,
+    "wasi:sockets/tcp@0.2.12" => wasip2::sockets::tcp,
+    "wasio:streams/unix@0.1.0" => crate::transport::unix_bindings,
+);
+
+#[cfg(all(feature = "tls", not(feature = "unix")))]
+bindings!(
+    { world: "wasio-tls", },
+    "wasi:io/error@0.2.12" => wasip2::io::error,
+    "wasi:io/streams@0.2.12" => wasip2::io::streams,
+    "wasi:tls/types@0.2.0-draft" => crate::transport::tls_bindings,
+);
+
+// Both: the two worlds together (no published world has both).
+#[cfg(all(feature = "unix", feature = "tls"))]
+bindings!(
+    {
+        inline: "
+            package wasio:component;
+            world wasio-unix-tls {
+                include wasio:streams/wasio@0.1.0;
+                include wasio:streams/wasio-tls@0.1.0;
+            }
+        ",
     },
-});
+    "wasi:io/error@0.2.12" => wasip2::io::error,
+    "wasi:io/streams@0.2.12" => wasip2::io::streams,
+    "wasi:sockets/tcp@0.2.12" => wasip2::sockets::tcp,
+    "wasio:streams/unix@0.1.0" => crate::transport::unix_bindings,
+    "wasi:tls/types@0.2.0-draft" => crate::transport::tls_bindings,
+);
 
 /// The component: every exported interface is implemented on it.
 struct Component;

@@ -434,6 +434,9 @@ impl Connection {
         let mut interest = Interest::default();
         poll_fn(|cx| self.poll_flushed(Some((&mut interest, cx)))).await?;
         drop(interest);
+        // Dropped before the handshake has ended (a timeout), the guard
+        // loses the connection: its socket went with the dropped future.
+        let guard = UpgradeGuard(self);
         let halves = self.take_for_tls().await?;
         let Halves {
             input,
@@ -467,13 +470,13 @@ impl Connection {
                 Ok(())
             }
             Err(error) => {
-                let mut round = Round::new(Reason::OnDemand);
-                inner.protocol.lost(&mut round, error.clone());
-                inner.transport = Transport::Released;
-                inner.protocol.released();
+                inner.lose_upgrade(error.clone());
                 Err(error)
             }
         };
+        // Ended either way: nothing for the guard to do (and `inner` is
+        // borrowed).
+        std::mem::forget(guard);
         inner.release_wakers.drain(..).for_each(Waker::wake);
         let resend = result.is_ok()
             && inner.protocol.writer().write_buffer_size() > 0
@@ -653,6 +656,16 @@ impl Inner {
         Ok(halves)
     }
 
+    /// The upgrade of `start_tls` failed or was abandoned: the socket is
+    /// gone with the handshake.
+    #[cfg(feature = "tls")]
+    fn lose_upgrade(&mut self, error: Error) {
+        let mut round = Round::new(Reason::OnDemand);
+        self.protocol.lost(&mut round, error);
+        self.transport = Transport::Released;
+        self.protocol.released();
+    }
+
     /// Whether the connection can move to TLS now: open, not TLS yet, no
     /// pollables lent, and nothing read ahead that would be lost.
     #[cfg(feature = "tls")]
@@ -810,5 +823,22 @@ impl Inner {
             (Transport::Kept(_) | Transport::Released, _) => cx.waker().wake_by_ref(),
         }
         Poll::Pending
+    }
+}
+
+/// Loses the connection if `start_tls` is dropped while the socket is with
+/// the upgrade, so that its reader and writer report it instead of waiting
+/// for a socket that will not come back.
+#[cfg(feature = "tls")]
+struct UpgradeGuard<'a>(&'a Rc<Connection>);
+
+#[cfg(feature = "tls")]
+impl Drop for UpgradeGuard<'_> {
+    fn drop(&mut self) {
+        let mut inner = self.0.inner.borrow_mut();
+        if matches!(inner.transport, Transport::Upgrading) {
+            inner.lose_upgrade(Error::ConnectionAborted);
+            inner.release_wakers.drain(..).for_each(Waker::wake);
+        }
     }
 }

@@ -51,6 +51,11 @@ pub fn from_stream(error: StreamError) -> Error {
 /// failure by its name, else what the transport reported (a reset).
 #[cfg(feature = "tls")]
 pub fn from_tls(text: &str) -> Error {
+    // A host whose errors capture backtraces (`RUST_BACKTRACE=1`) appends
+    // one to the description: it says nothing to the guest.
+    let text = text
+        .split_once("\nStack backtrace:")
+        .map_or(text, |(description, _)| description);
     match TlsFailure::classify(text) {
         Some(failure) => Error::Tls {
             failure,

@@ -27,6 +27,8 @@ pub use options::TlsOptions;
 pub use options::{ConnectOptions, DEFAULT_BACKLOG, KeepAlive, ServerOptions, SocketOptions};
 pub(crate) use socket::Opened;
 pub(crate) use tcp::{Connecting, bind_server};
+#[cfg(all(feature = "tls", feature = "component"))]
+pub(crate) use tls::bindings::wasi::tls::types as tls_bindings;
 #[cfg(feature = "tls")]
 pub(crate) use tls::{Handshaking, Session as TlsSession};
 

@@ -13,7 +13,7 @@ use super::errors::from_tls;
 use super::socket::{Opened, Socket};
 use crate::core::Error;
 
-mod bindings {
+pub(crate) mod bindings {
     wit_bindgen::generate!({
         inline: "
             package wasio:tls-import;

@@ -15,6 +15,8 @@ use tokio::process::{Child, Command};
 use tokio::time::{sleep, timeout};
 use wasio_tests::{PROCESS_TIMEOUT, made_by, within};
 
+use crate::support;
+
 fn composed() -> PathBuf {
     made_by("dist/redis-client.composed.wasm", "make build")
 }
@@ -173,17 +175,7 @@ async fn composed_component_imports_only_wasi() {
 async fn composed_client_pings_sets_and_gets_a_value_holding_crlf() {
     within(async {
         let redis = Redis::start().await;
-        assert_eq!(
-            reply_to(&redis, &[]).await,
-            concat!(
-                "> PING\n",
-                "PONG\n",
-                "> SET wasio:example \"one line\\r\\nand another\"\n",
-                "OK\n",
-                "> GET wasio:example\n",
-                "\"one line\\r\\nand another\"\n",
-            )
-        );
+        assert_eq!(reply_to(&redis, &[]).await, support::REDIS_DEMO_TRANSCRIPT);
         let mut native = redis.connect().await;
         assert_eq!(
             call(&mut native, &[b"GET", b"wasio:example"]).await,

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use wasio_host::{Host, RunOptions, Stdin};
 use wasio_tests::stdio::Capture;
 
-/// The test programs of `test-programs/src/bin`, one constant each, which
+/// The test programs of `test-programs/src/programs`, one constant each, which
 /// `tests/build.rs` generates. A program that no test runs leaves its
 /// constant unused, which fails the build: every program has a test.
 #[deny(dead_code)]
@@ -45,6 +45,17 @@ macro_rules! over_tcp_and_unix {
     )+};
 }
 pub(crate) use over_tcp_and_unix;
+
+/// What the Redis example prints for its demo session (PING, then SET and
+/// GET of a value holding `\r\n`), whichever way it reaches the server.
+pub const REDIS_DEMO_TRANSCRIPT: &str = concat!(
+    "> PING\n",
+    "PONG\n",
+    "> SET wasio:example \"one line\\r\\nand another\"\n",
+    "OK\n",
+    "> GET wasio:example\n",
+    "\"one line\\r\\nand another\"\n",
+);
 
 /// The longest a test program may run before its test fails.
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(60);

@@ -12,11 +12,16 @@ use rcgen::{
 };
 use rustls::ServerConfig;
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use wasio_host::{Host, HostConfig, TlsConfig};
+
+use wasio_tests::tls_component::{HandshakeFailure, TlsError, TlsInstance, WitError, tls_instance};
 use wasio_tests::{loopback_host, loopback_policy, made_by, target, within};
+use wasmtime::component::Resource;
+use wasmtime_wasi::p2::DynPollable;
 
 use crate::support::{self, programs, run_command, wasio_cli};
 
@@ -30,11 +35,11 @@ struct TestCa {
 /// What a server certificate is like.
 #[derive(Clone, Copy)]
 enum Leaf {
-    /// Valid now for `localhost`.
+    /// Valid now for `localhost` and `127.0.0.1`.
     Good,
     /// Valid for `other.test` only.
     OtherName,
-    /// Valid for `localhost`, but only in 2020.
+    /// Valid for `localhost` and `127.0.0.1`, but only in 2020.
     Expired,
 }
 
@@ -55,10 +60,11 @@ impl TestCa {
         self.dir.path().join("ca.pem")
     }
 
-    /// A certificate of this CA for `localhost` and its key, as PEM files
+    /// A certificate of this CA for `localhost` and `127.0.0.1` and its key, as PEM files
     /// in the CA's directory: (certificate, key).
     fn leaf_files(&self) -> (PathBuf, PathBuf) {
-        let params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+        let params = CertificateParams::new(names).unwrap();
         let key = KeyPair::generate().unwrap();
         let cert = params.signed_by(&key, &self.issuer).unwrap();
         let (cert_file, key_file) = (
@@ -72,11 +78,11 @@ impl TestCa {
 
     /// A rustls server configuration with a certificate of this CA.
     fn server(&self, leaf: Leaf) -> Arc<ServerConfig> {
-        let name = match leaf {
-            Leaf::OtherName => "other.test",
-            Leaf::Good | Leaf::Expired => "localhost",
+        let names = match leaf {
+            Leaf::OtherName => vec!["other.test".to_owned()],
+            Leaf::Good | Leaf::Expired => vec!["localhost".to_owned(), "127.0.0.1".to_owned()],
         };
-        let mut params = CertificateParams::new(vec![name.to_owned()]).unwrap();
+        let mut params = CertificateParams::new(names).unwrap();
         if let Leaf::Expired = leaf {
             params.not_before = date_time_ymd(2020, 1, 1);
             params.not_after = date_time_ymd(2020, 12, 31);
@@ -119,6 +125,9 @@ enum Peer {
     Plain,
     /// Reads the start of the handshake, then resets the connection.
     Reset,
+    /// Plain until `STARTTLS\n`, answered `OK\n`; then silent, the
+    /// connection held open until the client goes.
+    Stall,
 }
 
 /// Start `peer` on a loopback port; it serves until the test ends.
@@ -148,6 +157,13 @@ async fn serve(peer: Peer, mut stream: TcpStream) {
             if line == b"STARTTLS\n" && stream.write_all(b"OK\n").await.is_ok() {
                 tls_echo(config, stream).await;
             }
+        }
+        Peer::Stall => {
+            let mut buf = [0; 1024];
+            let _ = stream.read(&mut buf).await;
+            let _ = stream.write_all(b"OK\n").await;
+            // Read (and ignore) the handshake until the client is gone.
+            while let Ok(1..) = stream.read(&mut buf).await {}
         }
         Peer::Plain => {
             let mut buf = [0; 1024];
@@ -380,7 +396,7 @@ impl TlsRedis {
                     _child: child,
                 };
             }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         panic!("redis-server did not listen on its TLS port {port}");
     }
@@ -447,4 +463,248 @@ async fn tls_stock_cli_trusts_only_the_public_roots() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     assert!(stderr.contains("TLS certificate not trusted"), "{stderr}");
+}
+
+// --- the `tls` interface of wasio-tls.wasm, called as a consumer would ---
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_exports_open_connection_exchanges_lines() {
+    within(async {
+        let ca = TestCa::new("wasio test CA");
+        let addr = start_peer(Peer::TlsEcho(ca.server(Leaf::Good))).await;
+        let mut wasio = tls_instance(&ca.host()).await;
+        let (reader, writer) = wasio.connect_tls(addr, "localhost").await.unwrap();
+        wasio.send(writer, b"over TLS\nand again\n").await.unwrap();
+        assert_eq!(wasio.readline(reader).await.unwrap(), b"over TLS\n");
+        assert_eq!(wasio.readline(reader).await.unwrap(), b"and again\n");
+        wasio.drop_all([reader, writer]).await;
+
+        // The non-blocking form: `finish` until it stops answering
+        // `would-block`, waiting on `subscribe` in between.
+        let api = wasio.api();
+        let tls = api.wasio_streams_tls();
+        let connecting = tls
+            .call_open_connection(&mut wasio.store, "127.0.0.1", addr.port(), None, None)
+            .await
+            .unwrap()
+            .expect("connecting");
+        let mut waits = 0;
+        let (reader, writer) = loop {
+            let finished = tls
+                .connecting()
+                .call_finish(&mut wasio.store, connecting)
+                .await
+                .unwrap();
+            match finished {
+                Err(TlsError::Connection(WitError::WouldBlock)) if waits < 100 => {
+                    waits += 1;
+                    let pollable = tls
+                        .connecting()
+                        .call_subscribe(&mut wasio.store, connecting)
+                        .await
+                        .unwrap();
+                    block(&mut wasio, pollable).await;
+                }
+                other => break other.expect("connected"),
+            }
+        };
+        // The certificate also names 127.0.0.1, the default server name.
+        wasio.send(writer, b"non-blocking\n").await.unwrap();
+        assert_eq!(wasio.readline(reader).await.unwrap(), b"non-blocking\n");
+        wasio.drop_all([reader, writer, connecting]).await;
+    })
+    .await;
+}
+
+/// Whether `error` is a failed handshake of `failure`.
+fn handshake(error: &TlsError, failure: HandshakeFailure) -> bool {
+    matches!(error, TlsError::Handshake(e) if e.failure == failure)
+}
+
+/// Wait on a pollable `wasio` handed out, then drop it.
+async fn block(wasio: &mut TlsInstance, pollable: Resource<DynPollable>) {
+    let table = wasio.store.data_mut().table();
+    let borrowed = Resource::<DynPollable>::new_borrow(pollable.rep());
+    wasmtime_wasi::p2::bindings::io::poll::Host::poll(table, vec![borrowed])
+        .await
+        .unwrap();
+    table.delete(pollable).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_exports_name_each_failure() {
+    within(async {
+        let ca = TestCa::new("wasio test CA");
+        let unknown = TestCa::new("wasio unknown CA");
+        let refused = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let refused_addr = refused.local_addr().unwrap();
+        drop(refused);
+        let cases: Vec<(&str, SocketAddr, Box<dyn Fn(&TlsError) -> bool>)> = vec![
+            (
+                "unknown CA",
+                start_peer(Peer::TlsEcho(unknown.server(Leaf::Good))).await,
+                Box::new(|e| handshake(e, HandshakeFailure::CertificateNotTrusted)),
+            ),
+            (
+                "other name",
+                start_peer(Peer::TlsEcho(ca.server(Leaf::OtherName))).await,
+                Box::new(|e| handshake(e, HandshakeFailure::NameMismatch)),
+            ),
+            (
+                "expired",
+                start_peer(Peer::TlsEcho(ca.server(Leaf::Expired))).await,
+                Box::new(|e| handshake(e, HandshakeFailure::CertificateExpired)),
+            ),
+            (
+                "not TLS",
+                start_peer(Peer::Plain).await,
+                Box::new(|e| handshake(e, HandshakeFailure::NotTls)),
+            ),
+            (
+                "reset",
+                start_peer(Peer::Reset).await,
+                Box::new(|e| matches!(e, TlsError::Connection(WitError::ConnectionReset))),
+            ),
+            (
+                "refused",
+                refused_addr,
+                Box::new(|e| matches!(e, TlsError::Connection(WitError::ConnectionRefused))),
+            ),
+        ];
+        let mut wasio = tls_instance(&ca.host()).await;
+        for (case, addr, expected) in cases {
+            let error = wasio.connect_tls(addr, "localhost").await.err();
+            let error = error.unwrap_or_else(|| panic!("{case}: connected"));
+            assert!(expected(&error), "{case}: {error:?}");
+        }
+        // A host without TLS: `unavailable`, with a description.
+        let addr = start_peer(Peer::TlsEcho(ca.server(Leaf::Good))).await;
+        let mut plain_host = tls_instance(&loopback_host(None)).await;
+        match plain_host.connect_tls(addr, "localhost").await {
+            Err(TlsError::Handshake(e)) if e.failure == HandshakeFailure::Unavailable => {
+                assert!(!e.detail.is_empty());
+            }
+            other => panic!("{other:?}"),
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_exports_start_tls_upgrades_after_plain_lines() {
+    within(async {
+        let ca = TestCa::new("wasio test CA");
+        let addr = start_peer(Peer::StartTls(ca.server(Leaf::Good))).await;
+        let mut wasio = tls_instance(&ca.host()).await;
+        let (reader, writer) = wasio.connect(addr).await;
+        wasio.send(writer, b"STARTTLS\n").await.unwrap();
+        assert_eq!(wasio.readline(reader).await.unwrap(), b"OK\n");
+        // Bytes in the reader's buffer would have come before TLS:
+        // refused, and the stream stays as it was.
+        wasio.feed_data(reader, b"early\n").await;
+        match wasio.start_tls(writer, "localhost", None).await {
+            Err(TlsError::Connection(WitError::InvalidState(reason))) => {
+                assert!(reason.contains("before the handshake"), "{reason}");
+            }
+            other => panic!("start-tls with bytes buffered: {other:?}"),
+        }
+        assert_eq!(wasio.readline(reader).await.unwrap(), b"early\n");
+        wasio.start_tls(writer, "localhost", None).await.unwrap();
+        wasio.send(writer, b"secret\n").await.unwrap();
+        assert_eq!(wasio.readline(reader).await.unwrap(), b"secret\n");
+        // Already TLS: refused.
+        match wasio.start_tls(writer, "localhost", None).await {
+            Err(TlsError::Connection(WitError::InvalidState(_))) => {}
+            other => panic!("start-tls twice: {other:?}"),
+        }
+        wasio.drop_all([reader, writer]).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_exports_start_tls_timeout_loses_the_connection() {
+    within(async {
+        let ca = TestCa::new("wasio test CA");
+        let addr = start_peer(Peer::Stall).await;
+        let mut wasio = tls_instance(&ca.host()).await;
+        let (reader, writer) = wasio.connect(addr).await;
+        wasio.send(writer, b"STARTTLS\n").await.unwrap();
+        assert_eq!(wasio.readline(reader).await.unwrap(), b"OK\n");
+        let timeout = Some(Duration::from_millis(300));
+        match wasio.start_tls(writer, "localhost", timeout).await {
+            Err(TlsError::Connection(WitError::TimedOut)) => {}
+            other => panic!("start-tls against a silent peer: {other:?}"),
+        }
+        // The socket went with the abandoned handshake: the stream says
+        // so at once rather than waiting for it.
+        match wasio.readline(reader).await {
+            Err(WitError::ConnectionAborted) => {}
+            other => panic!("readline after the timeout: {other:?}"),
+        }
+        assert!(wasio.send(writer, b"more\n").await.is_err());
+        wasio.drop_all([reader, writer]).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_composed_redis_client_under_wasio_run() {
+    let ca = TestCa::new("wasio test CA");
+    let redis = within(TlsRedis::start(&ca)).await;
+    let client = made_by("dist/redis-client-tls.composed.wasm", "make build");
+    let port = redis.port.to_string();
+    let output = tokio::task::spawn_blocking(move || {
+        run_command(
+            std::process::Command::new(wasio_cli())
+                .args(["run", "--tls", "--tls-ca"])
+                .arg(ca.pem_file())
+                .args(["--allow-connect", "127.0.0.1:*"])
+                .arg(client)
+                .args(["--tls", "127.0.0.1", &port]),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        support::REDIS_DEMO_TRANSCRIPT
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_exports_start_tls_refuses_a_stream_whose_pollables_were_handed_out() {
+    within(async {
+        let ca = TestCa::new("wasio test CA");
+        let addr = start_peer(Peer::StartTls(ca.server(Leaf::Good))).await;
+        let mut wasio = tls_instance(&ca.host()).await;
+        let (reader, writer) = wasio.connect(addr).await;
+        // An event loop tries to read, then waits on the reader's
+        // pollable, which is then the socket's.
+        let api = wasio.api();
+        let reader_api = api.wasio_streams_streams().stream_reader();
+        let first = reader_api
+            .call_readline(&mut wasio.store, reader)
+            .await
+            .unwrap();
+        assert!(matches!(first, Err(WitError::WouldBlock)), "{first:?}");
+        let pollable = reader_api
+            .call_subscribe(&mut wasio.store, reader)
+            .await
+            .unwrap();
+        wasio.send(writer, b"STARTTLS\n").await.unwrap();
+        block(&mut wasio, pollable).await;
+        assert_eq!(wasio.readline(reader).await.unwrap(), b"OK\n");
+        match wasio.start_tls(writer, "localhost", None).await {
+            Err(TlsError::Connection(WitError::InvalidState(reason))) => {
+                assert!(reason.contains("pollables"), "{reason}");
+            }
+            other => panic!("start-tls after subscribe: {other:?}"),
+        }
+        // Refused, not broken: the plain stream goes on.
+        wasio.send(writer, b"plain\n").await.unwrap();
+        wasio.drop_all([reader, writer]).await;
+    })
+    .await;
 }
