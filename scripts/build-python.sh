@@ -26,7 +26,7 @@ rm -rf "$work/wit"
 mkdir -p "$work/wit/deps/wasio-streams"
 cp python/wit/*.wit "$work/wit/"
 cp wit/*.wit "$work/wit/deps/wasio-streams/"
-cp wit/deps/*.wit "$work/wit/deps/"
+cp -r wit/deps/. "$work/wit/deps/"
 
 # The `wasi:cli/run` export: runs the program named by the first argument.
 python3 scripts/python-app.py "$work/app.py" python/examples/echo_server.py \
