@@ -516,6 +516,9 @@ async fn tls_exports_open_connection_exchanges_lines() {
     .await;
 }
 
+/// What a case of `tls_exports_name_each_failure` must fail with.
+type Expected = Box<dyn Fn(&TlsError) -> bool>;
+
 /// Whether `error` is a failed handshake of `failure`.
 fn handshake(error: &TlsError, failure: HandshakeFailure) -> bool {
     matches!(error, TlsError::Handshake(e) if e.failure == failure)
@@ -539,7 +542,7 @@ async fn tls_exports_name_each_failure() {
         let refused = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let refused_addr = refused.local_addr().unwrap();
         drop(refused);
-        let cases: Vec<(&str, SocketAddr, Box<dyn Fn(&TlsError) -> bool>)> = vec![
+        let cases: Vec<(&str, SocketAddr, Expected)> = vec![
             (
                 "unknown CA",
                 start_peer(Peer::TlsEcho(unknown.server(Leaf::Good))).await,
