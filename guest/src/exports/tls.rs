@@ -36,7 +36,8 @@ impl GuestConnecting for Opening {
     }
 }
 
-/// The Rust API's options for a TLS connection to `host`.
+/// The Rust API's options for a TLS connection: `options` with TLS on,
+/// checked for `server_name` (`None`: the host connected to).
 fn tls_options(
     server_name: Option<String>,
     options: Option<ConnectOptions>,
