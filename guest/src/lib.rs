@@ -16,6 +16,9 @@
 
 pub mod core;
 
+#[cfg(all(feature = "p3", any(feature = "component", feature = "unix", feature = "tls")))]
+compile_error!("the `p3` feature does not combine with `component`, `unix` or `tls` yet");
+
 #[cfg(target_os = "wasi")]
 mod api;
 #[cfg(all(target_os = "wasi", feature = "cli"))]

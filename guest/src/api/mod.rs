@@ -12,6 +12,8 @@
 //! ```
 
 mod connect;
+#[cfg(not(feature = "p3"))]
+mod connecting;
 mod nonblocking;
 mod reader;
 mod server;
@@ -19,7 +21,9 @@ mod writer;
 
 #[cfg(feature = "unix")]
 pub use connect::open_unix_connection;
-pub use connect::{Connecting, open_connection, open_connection_with};
+pub use connect::{open_connection, open_connection_with};
+#[cfg(not(feature = "p3"))]
+pub use connecting::Connecting;
 pub use reader::{ReadFuture, StreamReader};
 pub use server::{ClientResult, Server, listen, start_server};
 #[cfg(feature = "unix")]

@@ -7,8 +7,8 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use bytes::{Buf, Bytes};
-use wasip2::clocks::monotonic_clock;
-use wasip2::io::poll::Pollable;
+#[cfg(not(feature = "p3"))]
+use wasip2::{clocks::monotonic_clock, io::poll::Pollable};
 
 use super::nonblocking;
 use crate::core::{self, Error, ReadPoll};
@@ -187,6 +187,7 @@ impl StreamReader {
 
     /// A pollable that is ready when the last read that would have blocked
     /// can make progress (for consumers with their own poll loop).
+    #[cfg(not(feature = "p3"))]
     pub fn subscribe(&self) -> Pollable {
         nonblocking::before_waiting();
         match &self.source {

@@ -6,8 +6,8 @@ use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 
 use futures_util::FutureExt;
-use wasip2::clocks::monotonic_clock;
-use wasip2::io::poll::Pollable;
+#[cfg(not(feature = "p3"))]
+use wasip2::{clocks::monotonic_clock, io::poll::Pollable};
 
 use crate::core::Error;
 use crate::runtime::{self, Interest};
@@ -95,10 +95,7 @@ pub async fn listen(
     options: ServerOptions,
 ) -> Result<Server, Error> {
     let listeners = bind_server(host, port, &options).await?;
-    Ok(Server::new(
-        listeners.into_iter().map(Listener::Tcp).collect(),
-        options.limits,
-    ))
+    Ok(Server::new(listeners, options.limits))
 }
 
 /// asyncio's `start_unix_server`: listen on the Unix socket `path` (needs a
@@ -210,6 +207,7 @@ impl Server {
 
     /// Pollables, one per listening socket, ready when a client waits (a
     /// ready one if the server is closed).
+    #[cfg(not(feature = "p3"))]
     pub fn subscribe(&self) -> Vec<Pollable> {
         nonblocking::before_waiting();
         let listeners = self.inner.listeners.borrow();
@@ -322,7 +320,7 @@ impl Inner {
                 let listeners = self.listeners.borrow();
                 interests.resize_with(listeners.len(), Interest::default);
                 for (listener, interest) in listeners.iter().zip(interests.iter_mut()) {
-                    interest.wait_for(listener.pollable(), cx);
+                    listener.watch(interest, cx);
                 }
                 self.add_close_waker(cx.waker());
                 Poll::Pending

@@ -162,6 +162,7 @@ impl StreamWriter {
 
     /// A pollable that is ready when `drain` or `wait_closed` can make
     /// progress (for consumers with their own poll loop).
+    #[cfg(not(feature = "p3"))]
     pub fn subscribe(&self) -> wasip2::io::poll::Pollable {
         nonblocking::before_waiting();
         self.conn.subscribe_write()

@@ -17,7 +17,6 @@
 use std::cell::{Cell, RefCell};
 use std::future::{Future, poll_fn};
 use std::pin::pin;
-use std::process::ExitCode;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 use std::time::Duration;
@@ -240,19 +239,21 @@ async fn serve(args: Args) -> Result<(), String> {
     Ok(())
 }
 
-fn main() -> ExitCode {
+async fn command() -> u8 {
     let args = match parse_args() {
         Ok(args) => args,
         Err(message) => {
             eprintln!("echo-server: {message}");
-            return ExitCode::from(2);
+            return 2;
         }
     };
-    match wasio::block_on(serve(args)) {
-        Ok(()) => ExitCode::SUCCESS,
+    match serve(args).await {
+        Ok(()) => 0,
         Err(message) => {
             eprintln!("echo-server: {message}");
-            ExitCode::FAILURE
+            1
         }
     }
 }
+
+wasio::main!(command);

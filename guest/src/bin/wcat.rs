@@ -16,12 +16,8 @@
 //! Errors (refused, denied, unresolvable, reset) end it with a one-line
 //! message and exit code 1.
 
-use std::process::ExitCode;
-use std::rc::Rc;
-
+use wasio::cli::{Stdin, Stdout};
 use wasio::{Error, StreamReader, StreamWriter};
-use wasip2::cli::{stdin, stdout};
-use wasip2::io::streams::StreamError;
 
 const USAGE: &str = "usage: wcat HOST PORT | wcat --tls HOST PORT | wcat --unix PATH";
 
@@ -98,48 +94,23 @@ async fn connect(target: &Target) -> Result<(StreamReader, StreamWriter), String
 
 /// Standard input into the connection, then half-close.
 async fn send_stdin(writer: &StreamWriter) -> Result<(), Error> {
-    let input = stdin::get_stdin();
-    let ready = Rc::new(input.subscribe());
-    loop {
-        match input.read(64 * 1024) {
-            Ok(bytes) if bytes.is_empty() => wasio::runtime::wait_for(ready.clone()).await,
-            Ok(bytes) => {
-                writer.write_bytes(bytes)?;
-                writer.drain().await?;
-            }
-            Err(StreamError::Closed) => break,
-            Err(StreamError::LastOperationFailed(e)) => {
-                return Err(Error::Other(e.to_debug_string()));
-            }
-        }
+    let mut input = Stdin::new();
+    while let Some(bytes) = input.read(64 * 1024).await {
+        writer.write_bytes(bytes)?;
+        writer.drain().await?;
     }
     writer.write_eof()
 }
 
 /// The connection into standard output, until the peer closes.
 async fn receive(reader: &StreamReader) -> Result<(), Error> {
-    let output = stdout::get_stdout();
-    let ready = Rc::new(output.subscribe());
-    let failed = |_| Error::Other("cannot write to standard output".to_owned());
+    let mut output = Stdout::new();
     loop {
         let chunk = reader.read(64 * 1024).await?;
         if chunk.is_empty() {
             return Ok(());
         }
-        let mut rest = &chunk[..];
-        while !rest.is_empty() {
-            let granted = output.check_write().map_err(failed)?;
-            if granted == 0 {
-                wasio::runtime::wait_for(ready.clone()).await;
-                continue;
-            }
-            let n = rest
-                .len()
-                .min(usize::try_from(granted).unwrap_or(usize::MAX));
-            output.write(&rest[..n]).map_err(failed)?;
-            rest = &rest[n..];
-        }
-        output.flush().map_err(failed)?;
+        output.write_all(&chunk).await?;
     }
 }
 
@@ -157,19 +128,21 @@ async fn run(target: Target) -> Result<(), String> {
     Ok(())
 }
 
-fn main() -> ExitCode {
+async fn command() -> u8 {
     let target = match parse_args() {
         Ok(target) => target,
         Err(message) => {
             eprintln!("wcat: {message}");
-            return ExitCode::from(2);
+            return 2;
         }
     };
-    match wasio::block_on(run(target)) {
-        Ok(()) => ExitCode::SUCCESS,
+    match run(target).await {
+        Ok(()) => 0,
         Err(message) => {
             eprintln!("wcat: {message}");
-            ExitCode::FAILURE
+            1
         }
     }
 }
+
+wasio::main!(command);

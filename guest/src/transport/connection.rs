@@ -25,38 +25,9 @@ use super::address::{AddressFamily, ExtraInfo};
 use super::input::{Input, Read};
 use super::output::Output;
 use super::socket::{Opened, Socket};
+use super::options::StreamLimits;
 use crate::core::{Error, Protocol, ReadPoll, Reason, Round, Send, StreamReader, WriteBuffer};
 use crate::runtime::{self, Interest};
-
-/// Flow-control settings of one stream.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct StreamLimits {
-    /// The reader's limit; `None` is asyncio's 64 KiB.
-    pub limit: Option<usize>,
-    /// The writer's high-water mark; `None` derives it from `low` or uses
-    /// 64 KiB.
-    pub high: Option<usize>,
-    /// The writer's low-water mark; `None` is a quarter of `high`.
-    pub low: Option<usize>,
-}
-
-impl StreamLimits {
-    /// A reader with these limits.
-    pub fn reader(&self) -> Result<StreamReader, Error> {
-        match self.limit {
-            Some(limit) => StreamReader::new(limit),
-            None => Ok(StreamReader::default()),
-        }
-    }
-
-    fn writer(&self) -> Result<WriteBuffer, Error> {
-        let mut writer = WriteBuffer::new();
-        if self.high.is_some() || self.low.is_some() {
-            writer.set_write_buffer_limits(self.high, self.low)?;
-        }
-        Ok(writer)
-    }
-}
 
 /// The socket and its halves. Fields drop in order: the streams (and
 /// their pollables), then the TLS session they belong to if any, then the

@@ -1,6 +1,7 @@
 //! A listening socket of either kind, as a server sees it.
 
 use std::rc::Rc;
+use std::task::Context;
 
 use wasip2::io::poll::Pollable;
 
@@ -8,6 +9,7 @@ use super::address::SocketAddress;
 use super::socket::Opened;
 use super::tcp::TcpListener;
 use crate::core::Error;
+use crate::runtime::Interest;
 
 /// One listening socket of a server.
 #[derive(Debug)]
@@ -34,6 +36,11 @@ impl Listener {
             #[cfg(feature = "unix")]
             Self::Unix(listener) => listener.pollable(),
         }
+    }
+
+    /// Wake the task behind `cx` when a client waits.
+    pub fn watch(&self, interest: &mut Interest, cx: &Context<'_>) {
+        interest.wait_for(self.pollable(), cx);
     }
 
     /// A new pollable, ready when a client waits (for `subscribe`).

@@ -3,13 +3,48 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+#[cfg(not(feature = "p3"))]
 use wasip2::sockets::tcp::TcpSocket;
+#[cfg(feature = "p3")]
+use wasip3::sockets::types::TcpSocket;
 
 use super::address::AddressFamily;
-use super::connection::StreamLimits;
+#[cfg(not(feature = "p3"))]
 use super::errors::from_code;
-use super::time_nanos;
-use crate::core::Error;
+#[cfg(feature = "p3")]
+use super::p3::from_code;
+use crate::core::{Error, StreamReader, WriteBuffer};
+use crate::runtime::nanos;
+
+/// Flow-control settings of one stream.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamLimits {
+    /// The reader's limit; `None` is asyncio's 64 KiB.
+    pub limit: Option<usize>,
+    /// The writer's high-water mark; `None` derives it from `low` or uses
+    /// 64 KiB.
+    pub high: Option<usize>,
+    /// The writer's low-water mark; `None` is a quarter of `high`.
+    pub low: Option<usize>,
+}
+
+impl StreamLimits {
+    /// A reader with these limits.
+    pub fn reader(&self) -> Result<StreamReader, Error> {
+        match self.limit {
+            Some(limit) => StreamReader::new(limit),
+            None => Ok(StreamReader::default()),
+        }
+    }
+
+    pub(crate) fn writer(&self) -> Result<WriteBuffer, Error> {
+        let mut writer = WriteBuffer::new();
+        if self.high.is_some() || self.low.is_some() {
+            writer.set_write_buffer_limits(self.high, self.low)?;
+        }
+        Ok(writer)
+    }
+}
 
 /// TCP keep-alive (`SO_KEEPALIVE` and its timings); `None` keeps the
 /// system's value.
@@ -42,12 +77,12 @@ impl SocketOptions {
                 .map_err(from_code)?;
             if let Some(idle) = keep_alive.idle_time {
                 socket
-                    .set_keep_alive_idle_time(time_nanos(idle))
+                    .set_keep_alive_idle_time(nanos(idle))
                     .map_err(from_code)?;
             }
             if let Some(interval) = keep_alive.interval {
                 socket
-                    .set_keep_alive_interval(time_nanos(interval))
+                    .set_keep_alive_interval(nanos(interval))
                     .map_err(from_code)?;
             }
             if let Some(count) = keep_alive.count {

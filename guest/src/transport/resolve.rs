@@ -11,7 +11,7 @@ use wasip2::sockets::instance_network::instance_network;
 use wasip2::sockets::ip_name_lookup::{ResolveAddressStream, resolve_addresses};
 use wasip2::sockets::network::{ErrorCode, Network};
 
-use super::address::{AddressFamily, ip_to_std, parse_ip};
+use super::address::{ip_to_std, parse_ip};
 use super::errors::from_code;
 use crate::core::Error;
 
@@ -22,16 +22,6 @@ thread_local! {
 /// The component's network handle, fetched once.
 pub fn network() -> Rc<Network> {
     NETWORK.with(|cell| cell.get_or_init(|| Rc::new(instance_network())).clone())
-}
-
-/// Whether `address` belongs to `family` (any address when `None`).
-pub fn in_family(address: &IpAddr, family: Option<AddressFamily>) -> bool {
-    match family {
-        Some(AddressFamily::Ipv4) => address.is_ipv4(),
-        Some(AddressFamily::Ipv6) => address.is_ipv6(),
-        Some(AddressFamily::Unix) => false,
-        None => true,
-    }
 }
 
 /// A name being resolved. IP literals resolve at once, without a lookup

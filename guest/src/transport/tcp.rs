@@ -12,10 +12,11 @@ use wasip2::sockets::network::ErrorCode;
 use wasip2::sockets::tcp::TcpSocket;
 use wasip2::sockets::tcp_create_socket::create_tcp_socket;
 
-use super::address::{family_of, from_std, to_std};
 use super::errors::from_code;
+use super::listener::Listener;
 use super::options::{ConnectOptions, DEFAULT_BACKLOG, ServerOptions, SocketOptions};
-use super::resolve::{Resolving, in_family, network};
+use super::address::{family_of, from_std, in_family, to_std};
+use super::resolve::{Resolving, network};
 use super::socket::{Opened, Socket};
 use crate::core::Error;
 use crate::runtime::deadline_after;
@@ -267,7 +268,7 @@ pub async fn bind_server(
     host: Option<&str>,
     port: u16,
     options: &ServerOptions,
-) -> Result<Vec<TcpListener>, Error> {
+) -> Result<Vec<Listener>, Error> {
     let mut addresses = Vec::new();
     match host {
         None => addresses.extend([
@@ -305,6 +306,6 @@ pub async fn bind_server(
     }
     addresses
         .into_iter()
-        .map(|ip| TcpListener::bind(SocketAddr::new(ip, port), options))
+        .map(|ip| TcpListener::bind(SocketAddr::new(ip, port), options).map(Listener::Tcp))
         .collect()
 }
