@@ -9,6 +9,8 @@
 #   dist/wcat.wasm
 #   dist/echo-server-unix.wasm the same with --unix, for `wasio run`
 #   dist/wcat-unix.wasm
+#   dist/echo-server-p3.wasm   the commands over WASI 0.3 (TCP): for the stock
+#   dist/wcat-p3.wasm          CLI (where 0.3 is on by default) and `wasio run`
 #   dist/wcat-tls.wasm         wcat with --tls (the tls feature): imports
 #                              wasi:tls@0.2.0-draft, so it runs only where the host
 #                              has it (`wasio run`, `wasmtime run -S tls`)
@@ -43,6 +45,7 @@ component component,unix wasio.wasm
 component component,tls wasio-tls.wasm
 commands cli ""
 commands cli,unix -unix
+commands cli,p3 -p3
 cargo build --quiet -p wasio --bin wcat --target wasm32-wasip2 --profile component --features cli,tls
 cp "$out/wcat.wasm" dist/wcat-tls.wasm
 # The host together with the packages `cargo test` builds, so that both

@@ -4,7 +4,8 @@
 //!
 //! The artifacts are the wasio components (both worlds), the example
 //! commands (echo-server, wcat, with Unix support) and the guest-side test
-//! programs, built for wasm32-wasip2 with the `component` profile in the
+//! programs, and in `wasi-0.3/` the commands and programs built over WASI
+//! 0.3 (TCP only), built for wasm32-wasip2 with the `component` profile in the
 //! workspace's target directory: the same builds as `scripts/build.sh`
 //! makes for `dist/`, so after `make build` they are fresh and cost
 //! nothing here. (A build at another profile than the outer one locks
@@ -63,6 +64,37 @@ fn main() {
         copy(
             &out.join("programs.wasm"),
             &artifacts.join(format!("{program}.wasm")),
+        );
+    }
+
+    // The same commands and programs over WASI 0.3, in `wasi-0.3/`.
+    let wasi_0_3 = artifacts.join("wasi-0.3");
+    std::fs::create_dir_all(&wasi_0_3).unwrap();
+    cargo(
+        &root,
+        &target_dir,
+        &["-p", "wasio", "--bins", "--features", "cli,p3"],
+    );
+    for command in ["echo-server", "wcat"] {
+        let file = format!("{command}.wasm");
+        copy(&out.join(&file), &wasi_0_3.join(&file));
+    }
+    cargo(
+        &root,
+        &target_dir,
+        &[
+            "-p",
+            "wasio-test-programs",
+            "--bins",
+            "--no-default-features",
+            "--features",
+            "p3",
+        ],
+    );
+    for program in &programs {
+        copy(
+            &out.join("programs.wasm"),
+            &wasi_0_3.join(format!("{program}.wasm")),
         );
     }
     println!("cargo:rustc-env=WASIO_ARTIFACTS={}", artifacts.display());

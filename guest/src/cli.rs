@@ -53,10 +53,11 @@ pub use wasip3 as p3;
 /// The command's standard input, read on the event loop.
 #[derive(Debug)]
 pub struct Stdin {
-    #[cfg(not(feature = "p3"))]
-    stream: wasip2::io::streams::InputStream,
+    /// Drops before the stream it watches.
     #[cfg(not(feature = "p3"))]
     ready: std::rc::Rc<wasip2::io::poll::Pollable>,
+    #[cfg(not(feature = "p3"))]
+    stream: wasip2::io::streams::InputStream,
     #[cfg(feature = "p3")]
     stream: wit_bindgen::StreamReader<u8>,
 }
@@ -116,10 +117,11 @@ pub async fn stdin_closed() {
 /// The command's standard output, written on the event loop.
 #[derive(Debug)]
 pub struct Stdout {
-    #[cfg(not(feature = "p3"))]
-    stream: wasip2::io::streams::OutputStream,
+    /// Drops before the stream it watches.
     #[cfg(not(feature = "p3"))]
     ready: std::rc::Rc<wasip2::io::poll::Pollable>,
+    #[cfg(not(feature = "p3"))]
+    stream: wasip2::io::streams::OutputStream,
     #[cfg(feature = "p3")]
     stream: wit_bindgen::StreamWriter<u8>,
     /// How the host's copy of the stream ended.

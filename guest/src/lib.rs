@@ -16,7 +16,10 @@
 
 pub mod core;
 
-#[cfg(all(feature = "p3", any(feature = "component", feature = "unix", feature = "tls")))]
+#[cfg(all(
+    feature = "p3",
+    any(feature = "component", feature = "unix", feature = "tls")
+))]
 compile_error!("the `p3` feature does not combine with `component`, `unix` or `tls` yet");
 
 #[cfg(target_os = "wasi")]

@@ -66,6 +66,7 @@ pub async fn connect_with(
     target: &str,
     options: wasio::ConnectOptions,
 ) -> Result<(wasio::StreamReader, wasio::StreamWriter), wasio::Error> {
+    #[cfg(feature = "p2")]
     if let Some(path) = target.strip_prefix("unix:") {
         return wasio::open_unix_connection(path, options).await;
     }

@@ -17,9 +17,34 @@ pub fn artifacts() -> PathBuf {
     PathBuf::from(env!("WASIO_ARTIFACTS"))
 }
 
-/// The path of one artifact (`wasio-tcp.wasm`, `client_lines.wasm`, ...).
+tokio::task_local! {
+    /// Set while a test runs on the WASI 0.3 builds ([`on_wasi_0_3`]).
+    static WASI_0_3: ();
+}
+
+/// Run `test` on the WASI 0.3 builds: every [`artifact`] it asks for is
+/// the WASI 0.3 build of that command or test program (an artifact that
+/// has none fails the test).
+pub async fn on_wasi_0_3<F: Future>(test: F) -> F::Output {
+    WASI_0_3.scope((), test).await
+}
+
+/// The name in `dist/` of the command component `name` (`wcat.wasm`):
+/// within [`on_wasi_0_3`], its WASI 0.3 build (`wcat-p3.wasm`).
+pub fn dist_command(name: &str) -> String {
+    match WASI_0_3.try_with(|()| ()) {
+        Ok(()) => name.replace(".wasm", "-p3.wasm"),
+        Err(_) => name.to_owned(),
+    }
+}
+
+/// The path of one artifact (`wasio-tcp.wasm`, `client_lines.wasm`, ...):
+/// its WASI 0.3 build within [`on_wasi_0_3`].
 pub fn artifact(name: &str) -> PathBuf {
-    let path = artifacts().join(name);
+    let path = match WASI_0_3.try_with(|()| ()) {
+        Ok(()) => artifacts().join("wasi-0.3").join(name),
+        Err(_) => artifacts().join(name),
+    };
     assert!(path.exists(), "{} was not built", path.display());
     path
 }

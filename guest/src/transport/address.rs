@@ -4,7 +4,6 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
-
 /// Where a socket is: an IP address and port, or a Unix path (empty for
 /// an unnamed Unix socket, as asyncio reports it).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

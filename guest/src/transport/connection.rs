@@ -23,9 +23,9 @@ use wasip2::io::poll::Pollable;
 use super::TlsSession;
 use super::address::{AddressFamily, ExtraInfo};
 use super::input::{Input, Read};
+use super::options::StreamLimits;
 use super::output::Output;
 use super::socket::{Opened, Socket};
-use super::options::StreamLimits;
 use crate::core::{Error, Protocol, ReadPoll, Reason, Round, Send, StreamReader, WriteBuffer};
 use crate::runtime::{self, Interest};
 

@@ -12,10 +12,10 @@ use wasip2::sockets::network::ErrorCode;
 use wasip2::sockets::tcp::TcpSocket;
 use wasip2::sockets::tcp_create_socket::create_tcp_socket;
 
+use super::address::{family_of, from_std, in_family, to_std};
 use super::errors::from_code;
 use super::listener::Listener;
 use super::options::{ConnectOptions, DEFAULT_BACKLOG, ServerOptions, SocketOptions};
-use super::address::{family_of, from_std, in_family, to_std};
 use super::resolve::{Resolving, network};
 use super::socket::{Opened, Socket};
 use crate::core::Error;

@@ -9,7 +9,24 @@ use std::path::Path;
 
 include!(concat!(env!("OUT_DIR"), "/programs.rs"));
 
+#[cfg(not(feature = "p3"))]
 fn main() {
+    run_named_program();
+}
+
+/// Under WASI 0.3 the component exports `wasi:cli/run@0.3`, whose `run`
+/// runs the program; its `wasio::block_on` waits within that task.
+#[cfg(feature = "p3")]
+async fn command() -> u8 {
+    run_named_program();
+    0
+}
+
+#[cfg(feature = "p3")]
+wasio::main!(command);
+
+/// Run the program argv[0] names.
+fn run_named_program() {
     let argv0 = std::env::args().next().unwrap_or_default();
     let name = Path::new(&argv0)
         .file_stem()

@@ -42,8 +42,9 @@ async fn connect_and_send(target: &str) -> Result<(), Error> {
 
 async fn listen_and_echo(target: &str) -> Result<(), Error> {
     let server = match target.strip_prefix("unix:") {
+        #[cfg(feature = "p2")]
         Some(path) => wasio::listen_unix(path, ServerOptions::default())?,
-        None => {
+        _ => {
             let (host, port) = host_port(target);
             let host = (host != "*").then_some(host);
             wasio::listen(host, port, ServerOptions::default()).await?

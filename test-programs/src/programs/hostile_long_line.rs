@@ -17,8 +17,9 @@ async fn connect(target: &str, limit: usize) -> (StreamReader, StreamWriter) {
         ..ConnectOptions::default()
     };
     let opened = match target.strip_prefix("unix:") {
+        #[cfg(feature = "p2")]
         Some(path) => wasio::open_unix_connection(path, options).await,
-        None => {
+        _ => {
             let (host, port) = host_port(target);
             wasio::open_connection_with(host, port, options).await
         }

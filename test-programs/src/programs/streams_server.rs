@@ -36,8 +36,9 @@ where
 {
     let options = ServerOptions::default();
     let started = match place.strip_prefix("unix:") {
+        #[cfg(feature = "p2")]
         Some(path) => wasio::start_unix_server(handler, path, options).await,
-        None => {
+        _ => {
             let (host, port) = host_port(place);
             wasio::start_server(handler, Some(host), port, options).await
         }

@@ -30,7 +30,8 @@ fn long_line_then_next() -> Vec<u8> {
 }
 
 /// One test per transport for each scenario, in a module `$group` with
-/// `tcp` and `unix` inside.
+/// `tcp` and `unix` inside, and `tcp_on_wasi_0_3`: TCP on the WASI 0.3
+/// builds of the programs.
 macro_rules! over_tcp_and_unix {
     ($group:ident { $($name:ident => $body:expr;)* }) => {
         mod $group {
@@ -50,6 +51,15 @@ macro_rules! over_tcp_and_unix {
                     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                     async fn $name() {
                         ($body)(Transport::Unix).await;
+                    }
+                )*
+            }
+            mod tcp_on_wasi_0_3 {
+                use super::*;
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        wasio_tests::on_wasi_0_3(($body)(Transport::Tcp)).await;
                     }
                 )*
             }

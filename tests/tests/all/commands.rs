@@ -12,6 +12,8 @@ use wasio_tests::peers::{self, Behaviour};
 use wasio_tests::stdio::{Capture, stdin_pipe};
 use wasio_tests::{artifact, loopback_host, within};
 
+use crate::support::on_wasi_0_2_and_0_3;
+
 /// A running echo-server: the addresses it announced, its input (closing
 /// it stops the server) and its exit code to come.
 struct EchoServer {
@@ -93,7 +95,6 @@ async fn exchange(stream: impl AsyncRead + AsyncWrite + Unpin, lines: &[String])
     got
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn echo_server_serves_a_hundred_native_clients_at_once() {
     within(async {
         let host = loopback_host(None);
@@ -119,7 +120,6 @@ async fn echo_server_serves_a_hundred_native_clients_at_once() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn echo_server_listens_on_ipv6_and_on_every_address_of_a_name() {
     within(async {
         let host = loopback_host(None);
@@ -177,7 +177,6 @@ async fn echo_server_over_unix_removes_its_socket_file() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_over_long_line_is_discarded_for_that_client_only() {
     within(async {
         let host = loopback_host(None);
@@ -211,7 +210,6 @@ async fn an_over_long_line_is_discarded_for_that_client_only() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn echo_server_stops_after_max_clients() {
     within(async {
         let host = loopback_host(None);
@@ -230,7 +228,6 @@ async fn echo_server_stops_after_max_clients() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wcat_copies_stdin_to_the_peer_and_the_reply_to_stdout() {
     within(async {
         let addr = peers::tcp("127.0.0.1", Behaviour::LineEcho).await.unwrap();
@@ -253,7 +250,6 @@ async fn wcat_copies_stdin_to_the_peer_and_the_reply_to_stdout() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wcat_reports_a_refused_connection_in_one_line() {
     within(async {
         let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -281,4 +277,13 @@ async fn wcat_reports_a_refused_connection_in_one_line() {
         );
     })
     .await;
+}
+
+on_wasi_0_2_and_0_3! {
+    echo_server_serves_a_hundred_native_clients_at_once => echo_server_serves_a_hundred_native_clients_at_once;
+    echo_server_listens_on_ipv6_and_on_every_address_of_a_name => echo_server_listens_on_ipv6_and_on_every_address_of_a_name;
+    an_over_long_line_is_discarded_for_that_client_only => an_over_long_line_is_discarded_for_that_client_only;
+    echo_server_stops_after_max_clients => echo_server_stops_after_max_clients;
+    wcat_copies_stdin_to_the_peer_and_the_reply_to_stdout => wcat_copies_stdin_to_the_peer_and_the_reply_to_stdout;
+    wcat_reports_a_refused_connection_in_one_line => wcat_reports_a_refused_connection_in_one_line;
 }

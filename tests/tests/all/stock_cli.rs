@@ -2,7 +2,10 @@
 //! `dist/wcat.wasm` under the pinned stock `wasmtime` CLI (TCP), and
 //! `dist/echo-server-unix.wasm` and `dist/wcat-unix.wasm` under the
 //! `wasio run` binary (Unix sockets), each a child process talking to
-//! native tokio peers. They use what `make build` put in `dist/`.
+//! native tokio peers; the TCP tests also run the WASI 0.3 builds
+//! (`dist/echo-server-p3.wasm`, `dist/wcat-p3.wasm`) under the stock CLI,
+//! where WASI 0.3 is on by default. They use what `make build` put in
+//! `dist/`.
 
 use std::path::Path;
 use std::process::{ExitStatus, Output, Stdio};
@@ -13,14 +16,19 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
 use wasio_tests::peers::{self, Behaviour};
-use wasio_tests::{PROCESS_TIMEOUT, made_by, within};
+use wasio_tests::{PROCESS_TIMEOUT, dist_command, made_by, within};
+
+use crate::support::on_wasi_0_2_and_0_3;
 
 /// `wasmtime run -S inherit-network COMPONENT ARGS...` with the pinned CLI.
 fn stock_cli(component: &str, args: &[&str]) -> Command {
     let mut command = Command::new(made_by(".tools/bin/wasmtime", "make setup"));
     command
         .args(["run", "-S", "inherit-network"])
-        .arg(made_by(&format!("dist/{component}"), "make build"))
+        .arg(made_by(
+            &format!("dist/{}", dist_command(component)),
+            "make build",
+        ))
         .args(args);
     piped(command)
 }
@@ -180,7 +188,6 @@ fn assert_echoed(name: &str, output: &Output, input: &[u8]) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stock_cli_runs_echo_server_for_native_clients_until_its_input_ends() {
     within(async {
         let args = ["--listen", "127.0.0.1:0", "--stop-on-eof"];
@@ -201,7 +208,6 @@ async fn stock_cli_runs_echo_server_for_native_clients_until_its_input_ends() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stock_cli_runs_echo_server_in_the_background_until_it_is_killed() {
     within(async {
         // As a script starts it with `&`: no terminal, input at its end.
@@ -230,7 +236,6 @@ async fn stock_cli_runs_echo_server_in_the_background_until_it_is_killed() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stock_cli_runs_wcat_byte_exact_through_a_native_echo_server() {
     within(async {
         let address = peers::tcp("127.0.0.1", Behaviour::LineEcho).await.unwrap();
@@ -243,7 +248,6 @@ async fn stock_cli_runs_wcat_byte_exact_through_a_native_echo_server() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stock_cli_wcat_reports_a_refused_connection_in_one_line() {
     within(async {
         let port = closed_port().await.to_string();
@@ -324,4 +328,11 @@ async fn wasio_run_denies_wcat_a_unix_socket_outside_the_policy() {
         );
     })
     .await;
+}
+
+on_wasi_0_2_and_0_3! {
+    stock_cli_runs_echo_server_for_native_clients_until_its_input_ends => stock_cli_runs_echo_server_for_native_clients_until_its_input_ends;
+    stock_cli_runs_echo_server_in_the_background_until_it_is_killed => stock_cli_runs_echo_server_in_the_background_until_it_is_killed;
+    stock_cli_runs_wcat_byte_exact_through_a_native_echo_server => stock_cli_runs_wcat_byte_exact_through_a_native_echo_server;
+    stock_cli_wcat_reports_a_refused_connection_in_one_line => stock_cli_wcat_reports_a_refused_connection_in_one_line;
 }

@@ -24,8 +24,10 @@ pub mod programs {
 /// Tests that run one body over TCP and over Unix sockets: each
 /// `name => body;` becomes a module `name` with the tests `over_tcp` and
 /// `over_unix`, which run `body(Transport::Tcp)` and
-/// `body(Transport::Unix)` within the suite's deadline. Doc comments
-/// before `name` document the module.
+/// `body(Transport::Unix)` within the suite's deadline, and
+/// `over_tcp_on_wasi_0_3`, `body(Transport::Tcp)` on the WASI 0.3 builds
+/// of the programs (which have no Unix sockets). Doc comments before
+/// `name` document the module.
 macro_rules! over_tcp_and_unix {
     ($($(#[$meta:meta])* $name:ident => $body:ident;)+) => {$(
         $(#[$meta])*
@@ -41,10 +43,37 @@ macro_rules! over_tcp_and_unix {
             async fn over_unix() {
                 wasio_tests::within(super::$body(Transport::Unix)).await;
             }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn over_tcp_on_wasi_0_3() {
+                let body = super::$body(Transport::Tcp);
+                wasio_tests::within(wasio_tests::on_wasi_0_3(body)).await;
+            }
         }
     )+};
 }
 pub(crate) use over_tcp_and_unix;
+
+/// Tests that run one body on the WASI 0.2 and on the WASI 0.3 builds of
+/// the commands and programs: each `name => body;` becomes a module
+/// `name` with the tests `on_wasi_0_2` and `on_wasi_0_3`.
+macro_rules! on_wasi_0_2_and_0_3 {
+    ($($(#[$meta:meta])* $name:ident => $body:ident;)+) => {$(
+        $(#[$meta])*
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_wasi_0_2() {
+                super::$body().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_wasi_0_3() {
+                wasio_tests::on_wasi_0_3(super::$body()).await;
+            }
+        }
+    )+};
+}
+pub(crate) use on_wasi_0_2_and_0_3;
 
 /// What the Redis example prints for its demo session (PING, then SET and
 /// GET of a value holding `\r\n`), whichever way it reaches the server.
