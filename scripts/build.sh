@@ -5,6 +5,7 @@
 #   dist/wasio.wasm            the same plus Unix sockets through the host's import
 #   dist/wasio-tls.wasm        wasio-tcp plus TLS clients (`tls`): imports
 #                              wasi:tls@0.2.0-draft (`wasio run --tls`, `wasmtime run -S tls`)
+#   dist/wasio-p3.wasm         wasio:streams@0.2.0 over WASI 0.3: async funcs, TCP
 #   dist/echo-server.wasm      command components for any WASI 0.2 runtime (TCP)
 #   dist/wcat.wasm
 #   dist/echo-server-unix.wasm the same with --unix, for `wasio run`
@@ -19,6 +20,9 @@
 #                              imports only WASI 0.2, runs on the stock CLI
 #   dist/redis-client-tls.composed.wasm
 #                              its TLS build (`--tls`) plugged into wasio-tls.wasm
+#   dist/async-client.composed.wasm
+#                              examples/async-client (awaits wasio's async funcs)
+#                              plugged into wasio-p3.wasm: runs where WASI 0.3 is on
 #   target/debug/wasio         the host (`wasio run`)
 #   target/debug/demo          what `make run` runs
 set -euo pipefail
@@ -43,6 +47,7 @@ commands() { # features suffix
 component component wasio-tcp.wasm
 component component,unix wasio.wasm
 component component,tls wasio-tls.wasm
+component component,p3 wasio-p3.wasm
 commands cli ""
 commands cli,unix -unix
 commands cli,p3 -p3
@@ -64,6 +69,9 @@ target/tool/wasio-plug --plug dist/wasio-tcp.wasm "$out/redis-client.wasm" \
 cargo build --quiet -p redis-client --target wasm32-wasip2 --profile component --features tls
 target/tool/wasio-plug --plug dist/wasio-tls.wasm "$out/redis-client.wasm" \
   -o dist/redis-client-tls.composed.wasm
+cargo build --quiet -p async-client --target wasm32-wasip2 --profile component
+target/tool/wasio-plug --plug dist/wasio-p3.wasm "$out/async_client.wasm" \
+  -o dist/async-client.composed.wasm
 
 for wasm in dist/*.wasm; do
   .tools/bin/wasm-tools validate "$wasm"

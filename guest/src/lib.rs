@@ -16,11 +16,8 @@
 
 pub mod core;
 
-#[cfg(all(
-    feature = "p3",
-    any(feature = "component", feature = "unix", feature = "tls")
-))]
-compile_error!("the `p3` feature does not combine with `component`, `unix` or `tls` yet");
+#[cfg(all(feature = "p3", any(feature = "unix", feature = "tls")))]
+compile_error!("the `p3` feature does not combine with `unix` or `tls` yet");
 
 #[cfg(target_os = "wasi")]
 mod api;

@@ -1,6 +1,5 @@
 //! WIT values to and from wasio's Rust types, in one place.
 
-use std::future::Future;
 use std::time::Duration;
 
 #[cfg(feature = "tls")]
@@ -114,6 +113,7 @@ pub fn duration(nanos: u64) -> Duration {
 
 /// A `blocking-` form: run the event loop until `operation` completes or
 /// `timeout` (WIT nanoseconds) passes.
+#[cfg(not(feature = "p3"))]
 pub fn blocking<T>(
     timeout: Option<u64>,
     operation: impl Future<Output = Result<T, Error>>,

@@ -2,9 +2,9 @@
 //! address in turn) and listening.
 
 use std::cell::RefCell;
-use std::future::Future;
+use std::future::poll_fn;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::pin::Pin;
+use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 
 use wasip3::sockets::ip_name_lookup::resolve_addresses;
@@ -13,7 +13,7 @@ use wit_bindgen::StreamReader;
 
 use super::errors::{from_code, from_lookup};
 use crate::core::Error;
-use crate::runtime::Interest;
+use crate::runtime::{self, Interest, JoinHandle};
 use crate::transport::address::{
     SocketAddress, family_of, from_std, in_family, ip_to_std, parse_ip, to_std,
 };
@@ -98,28 +98,30 @@ pub async fn bind_server(
         .collect()
 }
 
-/// What a listener's stream of clients brings next.
-type Accept = Pin<Box<dyn Future<Output = (StreamReader<TcpSocket>, Option<TcpSocket>)>>>;
-
-/// Where a listener's stream of clients stands.
-enum Clients {
-    /// No read in flight.
-    Idle(StreamReader<TcpSocket>),
-    /// A read in flight; it gives the stream back with its client.
-    Accepting(Accept),
-    /// The stream ended: the listening socket failed.
-    Ended,
+/// What a listener's acceptor and its `accept`s share.
+#[derive(Default)]
+struct Backlog {
+    /// A client accepted and not yet taken: the acceptor reads the next
+    /// one once it is.
+    ready: Option<TcpSocket>,
+    /// The stream of clients ended: the listening socket failed.
+    ended: bool,
+    /// The tasks waiting for a client.
+    watchers: Vec<Waker>,
+    /// The acceptor, while it waits for the ready client to be taken.
+    acceptor: Option<Waker>,
 }
 
 /// A listening TCP socket: its clients arrive through `listen`'s
-/// `stream<tcp-socket>`.
+/// `stream<tcp-socket>`, which a task of its own (the *acceptor*) reads,
+/// one client ahead of the `accept`s, as asyncio's server accepts
+/// whenever the socket is readable. Dropping it stops listening.
 pub struct Listener {
-    clients: RefCell<Clients>,
-    /// A client the read in flight brought while nobody asked.
-    ready: RefCell<Option<TcpSocket>>,
+    backlog: Rc<RefCell<Backlog>>,
+    acceptor: JoinHandle<()>,
     local: SocketAddr,
     accepted: SocketOptions,
-    /// Dropped after the stream of its clients.
+    /// Dropped after the acceptor's stream.
     _socket: TcpSocket,
 }
 
@@ -141,9 +143,10 @@ impl Listener {
             .map_err(from_code)?;
         let clients = socket.listen().map_err(from_code)?;
         let local = socket.get_local_address().map(to_std).map_err(from_code)?;
+        let backlog = Rc::new(RefCell::new(Backlog::default()));
         Ok(Self {
-            clients: RefCell::new(Clients::Idle(clients)),
-            ready: RefCell::new(None),
+            acceptor: runtime::spawn(accept_clients(Rc::downgrade(&backlog), clients)),
+            backlog,
             local,
             accepted: options.socket,
             _socket: socket,
@@ -157,51 +160,69 @@ impl Listener {
 
     /// Accept one waiting client, `None` when none waits.
     pub fn accept(&self) -> Result<Option<Opened>, Error> {
-        let socket = match self.ready.borrow_mut().take() {
-            Some(socket) => socket,
-            None => match self.poll_clients(&Context::from_waker(Waker::noop()))? {
-                Poll::Ready(socket) => socket,
-                Poll::Pending => return Ok(None),
-            },
+        let mut backlog = self.backlog.borrow_mut();
+        let Some(socket) = backlog.ready.take() else {
+            return match backlog.ended {
+                true => Err(Error::Closed),
+                false => Ok(None),
+            };
         };
+        if let Some(acceptor) = backlog.acceptor.take() {
+            acceptor.wake();
+        }
         // Settings are hints: a refusal must not lose the client.
         let _ = self.accepted.apply(&socket);
         Ok(Some(Opened { socket }))
     }
 
-    /// Wake the task behind `cx` when a client waits.
+    /// Wake the task behind `cx` when a client waits (or the listener
+    /// fails).
     pub fn watch(&self, _interest: &mut Interest, cx: &Context<'_>) {
-        if self.ready.borrow().is_some() {
+        let mut backlog = self.backlog.borrow_mut();
+        if backlog.ready.is_some() || backlog.ended {
             cx.waker().wake_by_ref();
-            return;
-        }
-        if let Ok(Poll::Ready(socket)) = self.poll_clients(cx) {
-            *self.ready.borrow_mut() = Some(socket);
-            cx.waker().wake_by_ref();
+        } else if !backlog.watchers.iter().any(|w| w.will_wake(cx.waker())) {
+            backlog.watchers.push(cx.waker().clone());
         }
     }
+}
 
-    /// Advance the read of the next client.
-    fn poll_clients(&self, cx: &Context<'_>) -> Result<Poll<TcpSocket>, Error> {
-        let mut clients = self.clients.borrow_mut();
-        let mut accept = match std::mem::replace(&mut *clients, Clients::Ended) {
-            Clients::Idle(mut stream) => Box::pin(async move {
-                let client = stream.next().await;
-                (stream, client)
-            }),
-            Clients::Accepting(accept) => accept,
-            Clients::Ended => return Err(Error::Closed),
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.acceptor.cancel();
+    }
+}
+
+/// The acceptor: reads the stream of clients, one ahead of the accepts,
+/// until it ends or the listener goes.
+async fn accept_clients(backlog: Weak<RefCell<Backlog>>, mut clients: StreamReader<TcpSocket>) {
+    loop {
+        let room = poll_fn(|cx| {
+            let Some(backlog) = backlog.upgrade() else {
+                return Poll::Ready(false);
+            };
+            let mut backlog = backlog.borrow_mut();
+            if backlog.ready.is_none() {
+                return Poll::Ready(true);
+            }
+            backlog.acceptor = Some(cx.waker().clone());
+            Poll::Pending
+        })
+        .await;
+        if !room {
+            return;
+        }
+        let client = clients.next().await;
+        let Some(backlog) = backlog.upgrade() else {
+            return;
         };
-        match accept.as_mut().poll(&mut Context::from_waker(cx.waker())) {
-            Poll::Ready((stream, Some(socket))) => {
-                *clients = Clients::Idle(stream);
-                Ok(Poll::Ready(socket))
-            }
-            Poll::Ready((_, None)) => Err(Error::Closed),
-            Poll::Pending => {
-                *clients = Clients::Accepting(accept);
-                Ok(Poll::Pending)
-            }
+        let mut backlog = backlog.borrow_mut();
+        let ended = client.is_none();
+        backlog.ready = client;
+        backlog.ended = ended;
+        backlog.watchers.drain(..).for_each(Waker::wake);
+        if ended {
+            return;
         }
     }
 }
