@@ -4,6 +4,7 @@
 
 mod support;
 
+mod async_consumer;
 mod asyncio_model;
 mod bad_calls;
 mod commands;
