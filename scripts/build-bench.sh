@@ -2,6 +2,7 @@
 # Builds the guest subjects of `make bench` into target/wasm32-wasip2/component:
 #
 #   bench-server.wasm        the protocol on wasio's Rust API, linked in
+#   bench-server-p3.wasm     the same built over WASI 0.3 (wasio's `p3` feature)
 #   bench-raw.wasm           the protocol on raw wasi:sockets (the floor)
 #   bench-client.wasm        the TLS client of `wasio-bench tls`
 #   bench-composed.wasm      bench/consumer plugged into wasio.wasm (the library
@@ -17,6 +18,11 @@ cd "$root"
 target=${CARGO_TARGET_DIR:-target}
 out=$target/wasm32-wasip2/component
 
+# bench-server over WASI 0.3 first: the default build below replaces its
+# bench-server.wasm.
+cargo build --quiet -p wasio-bench-guest --target wasm32-wasip2 --profile component \
+  --no-default-features --features p3 --bin bench-server
+cp "$out/bench-server.wasm" "$out/bench-server-p3.wasm"
 cargo build --quiet -p wasio-bench-guest --target wasm32-wasip2 --profile component
 # The TLS client of `wasio-bench tls`, with wasio's `tls` feature.
 cargo build --quiet -p wasio-bench-guest --target wasm32-wasip2 --profile component --features tls --bin bench-client

@@ -201,7 +201,13 @@ async fn drive(args: RunArgs) -> anyhow::Result<()> {
         socket_dir: socket_dir.path().to_owned(),
         wasmtime: root.join(".tools/bin/wasmtime"),
     };
-    for kind in [Kind::Wasio, Kind::Raw, Kind::Composed, Kind::ComposedCli] {
+    for kind in [
+        Kind::Wasio,
+        Kind::WasioP3,
+        Kind::Raw,
+        Kind::Composed,
+        Kind::ComposedCli,
+    ] {
         let component = paths.component(kind);
         anyhow::ensure!(
             component.exists(),
@@ -257,6 +263,7 @@ async fn drive(args: RunArgs) -> anyhow::Result<()> {
         for (kind, unix) in [
             (Kind::Wasio, false),
             (Kind::Wasio, true),
+            (Kind::WasioP3, false),
             (Kind::Raw, false),
             (Kind::Composed, false),
             (Kind::Composed, true),

@@ -348,6 +348,11 @@ impl Results {
             (Subject::tcp(Kind::Wasio), "#1f77b4", "wasio (TCP)"),
             (Subject::unix(Kind::Wasio), "#6baed6", "wasio (Unix)"),
             (
+                Subject::tcp(Kind::WasioP3),
+                "#17becf",
+                "wasio over WASI 0.3 (TCP)",
+            ),
+            (
                 Subject::tcp(Kind::Raw),
                 "#7f7f7f",
                 "raw wasi:sockets guest (TCP)",

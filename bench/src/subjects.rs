@@ -19,6 +19,9 @@ use crate::client::Target;
 pub enum Kind {
     /// `bench-server.wasm` (wasio's Rust API) under the wasio host.
     Wasio,
+    /// `bench-server-p3.wasm`: the same server built over WASI 0.3 (the
+    /// `p3` feature) under the wasio host.
+    WasioP3,
     /// `bench-raw.wasm` (raw wasi:sockets) under the wasio host.
     Raw,
     /// `bench-composed.wasm` under the wasio host: `bench/consumer`, which
@@ -41,8 +44,9 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Wasio,
+        Kind::WasioP3,
         Kind::Raw,
         Kind::Composed,
         Kind::ComposedSingle,
@@ -64,7 +68,7 @@ impl Kind {
     pub fn is_guest(self) -> bool {
         matches!(
             self,
-            Kind::Wasio | Kind::Raw | Kind::Composed | Kind::ComposedSingle
+            Kind::Wasio | Kind::WasioP3 | Kind::Raw | Kind::Composed | Kind::ComposedSingle
         )
     }
 }
@@ -89,6 +93,7 @@ impl Subject {
         match (self.kind, self.unix) {
             (Kind::Wasio, false) => "wasio tcp",
             (Kind::Wasio, true) => "wasio unix",
+            (Kind::WasioP3, _) => "wasio p3 tcp",
             (Kind::Raw, _) => "raw wasi tcp",
             (Kind::Composed, false) => "wasio composed tcp",
             (Kind::Composed, true) => "wasio composed unix",
@@ -131,7 +136,7 @@ impl Subject {
 /// Where the driver finds what the servers run.
 #[derive(Debug, Clone)]
 pub struct Paths {
-    /// Directory holding `bench-server.wasm`, `bench-raw.wasm`,
+    /// Directory holding `bench-server.wasm`, `bench-server-p3.wasm`, `bench-raw.wasm`,
     /// `bench-composed.wasm` and `bench-composed-tcp.wasm`.
     pub artifacts: PathBuf,
     /// `bench/python/server.py`.
@@ -146,6 +151,7 @@ impl Paths {
     pub fn component(&self, kind: Kind) -> PathBuf {
         match kind {
             Kind::Raw => self.artifacts.join("bench-raw.wasm"),
+            Kind::WasioP3 => self.artifacts.join("bench-server-p3.wasm"),
             Kind::Composed | Kind::ComposedSingle => self.artifacts.join("bench-composed.wasm"),
             Kind::ComposedCli => self.artifacts.join("bench-composed-tcp.wasm"),
             _ => self.artifacts.join("bench-server.wasm"),
@@ -175,7 +181,7 @@ pub struct GuestStats {
 pub fn command(kind: Kind, paths: &Paths, flags: &[&str]) -> anyhow::Result<Command> {
     let exe = std::env::current_exe()?;
     let mut command = match kind {
-        Kind::Wasio | Kind::Raw | Kind::Composed | Kind::ComposedSingle => {
+        Kind::Wasio | Kind::WasioP3 | Kind::Raw | Kind::Composed | Kind::ComposedSingle => {
             let mut c = Command::new(&exe);
             c.arg("serve-wasm").arg(paths.component(kind));
             if kind == Kind::ComposedSingle {

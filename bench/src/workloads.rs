@@ -156,6 +156,7 @@ impl Workload {
         let streams = vec![
             Subject::tcp(Wasio),
             Subject::unix(Wasio),
+            Subject::tcp(WasioP3),
             Subject::tcp(Raw),
             Subject::tcp(Composed),
             Subject::unix(Composed),
@@ -168,8 +169,8 @@ impl Workload {
         match self {
             Workload::LineEcho | Workload::RequestResponse => {
                 let mut all = streams;
-                all.insert(5, Subject::tcp(ComposedSingle));
-                all.insert(9, Subject::tcp(TokioNaive));
+                all.insert(6, Subject::tcp(ComposedSingle));
+                all.insert(10, Subject::tcp(TokioNaive));
                 all.push(Subject::tcp(AsyncioNodelay));
                 all
             }
@@ -178,6 +179,7 @@ impl Workload {
             }
             Workload::Concurrency | Workload::Startup => vec![
                 Subject::tcp(Wasio),
+                Subject::tcp(WasioP3),
                 Subject::tcp(Raw),
                 Subject::tcp(Composed),
                 Subject::tcp(Tokio),

@@ -97,7 +97,10 @@ async fn lines(reader: &StreamReader, writer: &StreamWriter) -> Result<(), Failu
         .write(b"first line\nsecond line\nthird line\n")
         .map_err(failed("write"))?;
     writer.drain().await.map_err(failed("drain"))?;
-    show("readline", &reader.readline().await.map_err(failed("readline"))?);
+    show(
+        "readline",
+        &reader.readline().await.map_err(failed("readline"))?,
+    );
     let mut rest = Vec::new();
     while rest.split(|b| *b == b'\n').count() < 3 {
         rest.extend(reader.readlines().await.map_err(failed("readlines"))?);
@@ -129,7 +132,10 @@ async fn separators(reader: &StreamReader, writer: &StreamWriter) -> Result<(), 
         "readexactly",
         &reader.readexactly(4).await.map_err(failed("readexactly"))?,
     );
-    show("readline", &reader.readline().await.map_err(failed("readline"))?);
+    show(
+        "readline",
+        &reader.readline().await.map_err(failed("readline"))?,
+    );
     Ok(())
 }
 
@@ -144,7 +150,10 @@ async fn over_long(reader: &StreamReader, writer: &StreamWriter) -> Result<(), F
         ),
         other => return Err(format!("an over-long line gave {other:?}")),
     }
-    show("readline", &reader.readline().await.map_err(failed("readline"))?);
+    show(
+        "readline",
+        &reader.readline().await.map_err(failed("readline"))?,
+    );
     Ok(())
 }
 
@@ -157,7 +166,10 @@ async fn streamed(reader: &StreamReader, writer: &StreamWriter) -> Result<(), Fa
     };
     let (written, ()) = join!(writer.write_stream(stream), produce);
     written.map_err(failed("write-stream"))?;
-    show("readline", &reader.readline().await.map_err(failed("readline"))?);
+    show(
+        "readline",
+        &reader.readline().await.map_err(failed("readline"))?,
+    );
     Ok(())
 }
 
@@ -195,14 +207,15 @@ async fn server() -> Result<(), Failure> {
             .write(b"handed on\nwhole\n")
             .map_err(failed("write"))?;
         two_writer.close();
-        one_writer
-            .write(b"served\n")
-            .map_err(failed("write"))?;
+        one_writer.write(b"served\n").map_err(failed("write"))?;
         show(
             "from the server",
             &one_reader.readline().await.map_err(failed("readline"))?,
         );
-        two_writer.wait_closed().await.map_err(failed("wait-closed"))
+        two_writer
+            .wait_closed()
+            .await
+            .map_err(failed("wait-closed"))
     };
     let (served, connected) = join!(serve, clients);
     served.and(connected)?;
@@ -213,9 +226,7 @@ async fn server() -> Result<(), Failure> {
 }
 
 async fn end(reader: &StreamReader, writer: &StreamWriter) -> Result<(), Failure> {
-    writer
-        .write(b"last words\n")
-        .map_err(failed("write"))?;
+    writer.write(b"last words\n").map_err(failed("write"))?;
     writer.write_eof().map_err(failed("write-eof"))?;
     show("read(-1)", &reader.read(-1).await.map_err(failed("read"))?);
     println!("at-eof: {}", reader.at_eof());

@@ -127,6 +127,11 @@ async fn serve(args: Args) -> Result<(), String> {
             .map_err(|e| format!("cannot listen on {address}: {e}"))?;
         servers.push(server);
     }
+    #[cfg(not(feature = "p2"))]
+    if args.unix.is_some() {
+        return Err("--unix needs the WASI 0.2 build".to_owned());
+    }
+    #[cfg(feature = "p2")]
     if let Some(path) = &args.unix {
         let server = wasio::start_unix_server(client, path, options.clone())
             .await
@@ -149,13 +154,18 @@ async fn serve(args: Args) -> Result<(), String> {
     Ok(())
 }
 
-fn main() -> std::process::ExitCode {
-    let result = parse_args().and_then(|args| wasio::block_on(serve(args)));
+async fn command() -> u8 {
+    let result = match parse_args() {
+        Ok(args) => serve(args).await,
+        Err(message) => Err(message),
+    };
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(()) => 0,
         Err(message) => {
             eprintln!("bench-server: {message}");
-            std::process::ExitCode::FAILURE
+            1
         }
     }
 }
+
+wasio::main!(command);
