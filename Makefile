@@ -50,6 +50,7 @@ lint-wasm: setup
 	cargo clippy -p wasio --target wasm32-wasip2 --profile component --all-targets --features p3,cli,component -- -D warnings
 	cargo clippy -p wasio-test-programs --target wasm32-wasip2 --profile component --all-targets --no-default-features --features p3 -- -D warnings
 	cargo clippy -p async-client --target wasm32-wasip2 --profile component --all-targets -- -D warnings
+	cargo clippy -p wasio-bench-guest --target wasm32-wasip2 --profile component --all-targets --no-default-features --features p3 -- -D warnings
 	scripts/vendor-wit.sh --check
 	wasm-tools component wit wit > /dev/null
 	wasm-tools component wit wit-p3 > /dev/null

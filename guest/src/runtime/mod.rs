@@ -6,7 +6,7 @@
 //! call waits for all of them at once.
 //!
 //! Under WASI 0.3 (feature `p3`): the component model's own tasks and
-//! waitables, through wit-bindgen's executor ([`p3`]).
+//! waitables, through wit-bindgen's executor (`p3.rs`).
 
 #[cfg(not(feature = "p3"))]
 mod executor;
