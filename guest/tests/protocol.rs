@@ -6,6 +6,8 @@
 
 #![cfg(not(target_os = "wasi"))]
 
+use std::task::Poll;
+
 use proptest::prelude::*;
 use wasio::core::{
     Error, MAX_READ, MAX_ROUND, Protocol, Reason, Round, Send, StreamReader, WriteBuffer,
@@ -264,4 +266,21 @@ proptest! {
             Some(at) => prop_assert_eq!(wire.bytes.len(), at),
         }
     }
+}
+
+/// A flush waits for every buffered byte to reach the transport, and
+/// reports the error that lost them.
+#[test]
+fn flushed_waits_for_every_byte_then_reports_a_loss() {
+    let mut writer = WriteBuffer::new();
+    assert_eq!(writer.flushed(), Poll::Ready(Ok(())));
+    writer.write(b"abc").unwrap();
+    assert_eq!(writer.flushed(), Poll::Pending);
+    writer.consume(2);
+    assert_eq!(writer.flushed(), Poll::Pending);
+    writer.consume(1);
+    assert_eq!(writer.flushed(), Poll::Ready(Ok(())));
+    writer.write(b"lost").unwrap();
+    writer.connection_lost(Error::ConnectionReset);
+    assert_eq!(writer.flushed(), Poll::Ready(Err(Error::ConnectionReset)));
 }

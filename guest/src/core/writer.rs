@@ -214,6 +214,19 @@ impl WriteBuffer {
         }
     }
 
+    /// A flush (futures-io's `poll_flush`): ready once every buffered
+    /// byte has been handed to the transport, or with the error that lost
+    /// them.
+    pub fn flushed(&self) -> Poll<Result<(), Error>> {
+        if let Some(error) = self.lost() {
+            return Poll::Ready(Err(error.clone()));
+        }
+        match self.write_buffer_size() {
+            0 => Poll::Ready(Ok(())),
+            _ => Poll::Pending,
+        }
+    }
+
     // The transport's side.
 
     /// The bytes to send next: the oldest of the buffered chunks (small

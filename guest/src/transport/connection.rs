@@ -352,14 +352,10 @@ impl Connection {
     ) -> Poll<Result<(), Error>> {
         let mut inner = self.inner.borrow_mut();
         let sent = inner.send();
-        let writer = inner.protocol.writer();
-        if let Some(error) = writer.lost() {
-            return Poll::Ready(Err(error.clone()));
+        match inner.protocol.writer().flushed() {
+            Poll::Ready(result) => Poll::Ready(result),
+            Poll::Pending => inner.wait_writable(sent, waiter),
         }
-        if writer.write_buffer_size() == 0 {
-            return Poll::Ready(Ok(()));
-        }
-        inner.wait_writable(sent, waiter)
     }
 
     /// asyncio's `wait_closed`: sends what is left and completes once the

@@ -246,14 +246,10 @@ impl Connection {
         waiter: Option<(&mut Interest, &Context<'_>)>,
     ) -> Poll<Result<(), Error>> {
         let mut inner = self.inner.borrow_mut();
-        let writer = inner.protocol.writer();
-        if let Some(error) = writer.lost() {
-            return Poll::Ready(Err(error.clone()));
+        match inner.protocol.writer().flushed() {
+            Poll::Ready(result) => Poll::Ready(result),
+            Poll::Pending => inner.wait_writer(waiter),
         }
-        if writer.write_buffer_size() == 0 {
-            return Poll::Ready(Ok(()));
-        }
-        inner.wait_writer(waiter)
     }
 
     /// asyncio's `wait_closed`: completes once the socket is released.
