@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::{DynInputStream, DynOutputStream, DynPollable, TcpSocket};
-use wasmtime_wasi::sockets::WasiSocketsCtxView;
+use wasmtime_wasi::sockets::{TcpSocket as P3TcpSocket, WasiSocketsCtxView};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_tls::{WasiTlsCtx, WasiTlsCtxView, WasiTlsView};
 
@@ -79,7 +79,7 @@ impl HostState {
         let mut counts = ResourceCounts::default();
         for entry in self.table.iter_mut() {
             counts.total += 1;
-            let kind = if entry.is::<TcpSocket>() {
+            let kind = if entry.is::<TcpSocket>() || entry.is::<P3TcpSocket>() {
                 &mut counts.tcp_sockets
             } else if entry.is::<UnixSocket>() {
                 &mut counts.unix_sockets
@@ -137,6 +137,7 @@ impl fmt::Debug for HostState {
 pub struct ResourceCounts {
     /// All entries; the sum of the others.
     pub total: usize,
+    /// WASI 0.2 and 0.3 TCP sockets.
     pub tcp_sockets: usize,
     /// Connected Unix sockets.
     pub unix_sockets: usize,
