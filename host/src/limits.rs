@@ -21,7 +21,9 @@
 //!   count. For TCP, every `tcp-socket` resource: wasmtime-wasi decides its
 //!   role only after creation, so a TCP listener counts too. Over the limit,
 //!   `create-tcp-socket`, `accept` and `connect` return `new-socket-limit`
-//!   (see [`crate::sockets`] for how TCP is hooked).
+//!   (see [`crate::sockets`] for how TCP is hooked). WASI 0.3 TCP sockets
+//!   are refused altogether while a connection limit is set (see
+//!   [`InstanceLimits::p3_tcp_allowed`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -57,6 +59,7 @@ pub struct InstanceLimits {
     tables_in_use: usize,
     memory_denied: Option<MemoryLimitExceeded>,
     ticks_charged: u64,
+    p3_tcp_refused: bool,
 }
 
 impl InstanceLimits {
@@ -67,6 +70,7 @@ impl InstanceLimits {
             tables_in_use: 0,
             memory_denied: None,
             ticks_charged: 0,
+            p3_tcp_refused: false,
         }
     }
 
@@ -96,6 +100,28 @@ impl InstanceLimits {
             );
         }
         allowed
+    }
+
+    /// Whether the instance may create a WASI 0.3 TCP socket: only without
+    /// a connection limit. A 0.3 connection's `send` and `receive` streams
+    /// keep its socket open after the guest drops the `tcp-socket`, and a
+    /// listener's clients arrive through a stream of sockets, so wasio
+    /// cannot count 0.3 sockets the way it counts 0.2 ones; refusing them
+    /// keeps the limit from being bypassed. The first refusal of an
+    /// instance is logged.
+    pub fn p3_tcp_allowed(&mut self) -> bool {
+        let Some(max) = self.limits.max_connections else {
+            return true;
+        };
+        if !self.p3_tcp_refused {
+            self.p3_tcp_refused = true;
+            tracing::warn!(
+                max_connections = max,
+                "WASI 0.3 TCP socket refused: with a max-connections limit only WASI 0.2 \
+                 sockets are allowed, which wasio can count"
+            );
+        }
+        false
     }
 
     /// Charge one epoch tick of execution; `Err` once the budget is spent.
@@ -290,5 +316,16 @@ mod tests {
         assert!(l.connection_allowed(1));
         assert!(!l.connection_allowed(2));
         assert!(InstanceLimits::new(Limits::default()).connection_allowed(usize::MAX - 1));
+    }
+
+    #[test]
+    fn p3_tcp_is_refused_only_under_a_connection_limit() {
+        let mut limited = InstanceLimits::new(Limits {
+            max_connections: Some(100),
+            ..Limits::default()
+        });
+        assert!(!limited.p3_tcp_allowed());
+        assert!(!limited.p3_tcp_allowed());
+        assert!(InstanceLimits::new(Limits::default()).p3_tcp_allowed());
     }
 }

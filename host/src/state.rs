@@ -187,11 +187,11 @@ impl HasLimits for HostState {
 }
 
 impl GuardedSocketsView for HostState {
-    fn guarded_sockets(&mut self) -> (WasiSocketsCtxView<'_>, &InstanceLimits, &NetworkPolicy) {
+    fn guarded_sockets(&mut self) -> (WasiSocketsCtxView<'_>, &mut InstanceLimits, &NetworkPolicy) {
         let view = WasiSocketsCtxView {
             ctx: self.wasi.sockets(),
             table: &mut self.table,
         };
-        (view, &self.limits, &self.policy)
+        (view, &mut self.limits, &self.policy)
     }
 }
