@@ -1,0 +1,214 @@
+//! A WASI 0.3 command component for the host's tests: it exports the async
+//! `wasi:cli/run@0.3` and talks TCP over `wasi:sockets@0.3` (`stream<u8>`),
+//! while Rust's standard library prints through `wasi:cli@0.2`, so it
+//! imports both versions of WASI, as any Rust 0.3 component does.
+//!
+//! `p3 connect HOST:PORT LINE`: connect, send LINE and a newline, shut down
+//! the sending side, print `echo: ` and what came back up to the newline.
+//! `p3 hold HOST:PORT N`: try to open N connections, keeping those that
+//! open until the end; print `held K of N` and, if one failed, the first
+//! failure.
+//! `p3 exit N`: `std::process::exit(N)` from inside the async `run`.
+//! HOST is an IP address or a name to look up. Failures print `error: `,
+//! the step and the error code, and exit 1.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+
+use wasip3::sockets::ip_name_lookup::resolve_addresses;
+use wasip3::sockets::types::{
+    ErrorCode, IpAddress, IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, Ipv6SocketAddress,
+    TcpSocket,
+};
+use wit_bindgen::StreamResult;
+
+wasip3::cli::command::export!(P3);
+
+struct P3;
+
+impl wasip3::exports::cli::run::Guest for P3 {
+    async fn run() -> Result<(), ()> {
+        let args = wasip3::cli::environment::get_arguments();
+        let args: Vec<&str> = args.iter().skip(1).map(String::as_str).collect();
+        let outcome = match args.as_slice() {
+            ["connect", target, line] => connect(target, line).await,
+            ["hold", target, count] => match count.parse() {
+                Ok(count) => hold(target, count).await,
+                Err(_) => Err(Failure::usage()),
+            },
+            ["exit", code] => match code.parse() {
+                Ok(code) => std::process::exit(code),
+                Err(_) => Err(Failure::usage()),
+            },
+            _ => Err(Failure::usage()),
+        };
+        outcome.map_err(|failure| println!("error: {failure}"))
+    }
+}
+
+/// Why a command failed: the step and the error code it got.
+#[derive(Debug)]
+struct Failure {
+    step: &'static str,
+    code: String,
+}
+
+impl Failure {
+    fn usage() -> Self {
+        Failure {
+            step: "usage",
+            code: "connect HOST:PORT LINE | hold HOST:PORT N | exit N".into(),
+        }
+    }
+
+    fn bad_target(target: &str) -> Self {
+        Failure {
+            step: "target",
+            code: format!("{target} is not HOST:PORT"),
+        }
+    }
+
+    fn at(step: &'static str) -> impl FnOnce(ErrorCode) -> Self {
+        move |code| Failure {
+            step,
+            code: format!("{code:?}"),
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.step, self.code)
+    }
+}
+
+async fn connect(target: &str, line: &str) -> Result<(), Failure> {
+    let socket = open(target).await?;
+    send(&socket, format!("{line}\n").into_bytes()).await?;
+    let echoed = receive_line(&socket).await?;
+    println!("echo: {}", String::from_utf8_lossy(&echoed));
+    Ok(())
+}
+
+async fn hold(target: &str, count: usize) -> Result<(), Failure> {
+    let mut held = Vec::new();
+    let mut failure = None;
+    for _ in 0..count {
+        match open(target).await {
+            Ok(socket) => held.push(socket),
+            Err(e) => {
+                failure.get_or_insert(e);
+            }
+        }
+    }
+    println!("held {} of {count}", held.len());
+    failure.map_or(Ok(()), Err)
+}
+
+/// A socket connected to `target`: to the first of its host's addresses
+/// that accepts, if the host is a name to look up.
+async fn open(target: &str) -> Result<TcpSocket, Failure> {
+    let mut failure = None;
+    for addr in resolve(target).await? {
+        match open_one(addr).await {
+            Ok(socket) => return Ok(socket),
+            Err(e) => failure = Some(e),
+        }
+    }
+    Err(failure.unwrap_or_else(|| Failure::bad_target(target)))
+}
+
+async fn open_one(addr: SocketAddr) -> Result<TcpSocket, Failure> {
+    let family = match addr {
+        SocketAddr::V4(_) => IpAddressFamily::Ipv4,
+        SocketAddr::V6(_) => IpAddressFamily::Ipv6,
+    };
+    let socket = TcpSocket::create(family).map_err(Failure::at("create"))?;
+    socket
+        .connect(socket_address(addr))
+        .await
+        .map_err(Failure::at("connect"))?;
+    Ok(socket)
+}
+
+async fn resolve(target: &str) -> Result<Vec<SocketAddr>, Failure> {
+    if let Ok(addr) = target.parse() {
+        return Ok(vec![addr]);
+    }
+    let (host, port) = target
+        .rsplit_once(':')
+        .ok_or_else(|| Failure::bad_target(target))?;
+    let port: u16 = port.parse().map_err(|_| Failure::bad_target(target))?;
+    let addresses = resolve_addresses(host.to_owned())
+        .await
+        .map_err(|code| Failure {
+            step: "lookup",
+            code: format!("{code:?}"),
+        })?;
+    let ip = |address| match address {
+        IpAddress::Ipv4((a, b, c, d)) => IpAddr::from([a, b, c, d]),
+        IpAddress::Ipv6((a, b, c, d, e, f, g, h)) => IpAddr::from([a, b, c, d, e, f, g, h]),
+    };
+    Ok(addresses
+        .into_iter()
+        .map(|address| SocketAddr::new(ip(address), port))
+        .collect())
+}
+
+fn socket_address(addr: SocketAddr) -> IpSocketAddress {
+    match addr {
+        SocketAddr::V4(v4) => {
+            let [a, b, c, d] = v4.ip().octets();
+            IpSocketAddress::Ipv4(Ipv4SocketAddress {
+                port: v4.port(),
+                address: (a, b, c, d),
+            })
+        }
+        SocketAddr::V6(v6) => {
+            let [a, b, c, d, e, f, g, h] = v6.ip().segments();
+            IpSocketAddress::Ipv6(Ipv6SocketAddress {
+                port: v6.port(),
+                flow_info: v6.flowinfo(),
+                address: (a, b, c, d, e, f, g, h),
+                scope_id: v6.scope_id(),
+            })
+        }
+    }
+}
+
+/// Send `bytes`, then end the stream: the host then shuts the sending
+/// side down (the peer reads end of file).
+async fn send(socket: &TcpSocket, bytes: Vec<u8>) -> Result<(), Failure> {
+    let (mut writer, reader) = wasip3::wit_stream::new();
+    let sent = socket.send(reader);
+    let unsent = writer.write_all(bytes).await;
+    drop(writer);
+    sent.await.map_err(Failure::at("send"))?;
+    if !unsent.is_empty() {
+        return Err(Failure {
+            step: "send",
+            code: format!("{} bytes unsent", unsent.len()),
+        });
+    }
+    Ok(())
+}
+
+/// What the peer sends up to its first newline (or its end of file).
+async fn receive_line(socket: &TcpSocket) -> Result<Vec<u8>, Failure> {
+    let (mut reader, result) = socket.receive();
+    let mut line = Vec::new();
+    loop {
+        let (status, chunk) = reader.read(Vec::with_capacity(1024)).await;
+        line.extend_from_slice(&chunk);
+        if let Some(end) = line.iter().position(|&b| b == b'\n') {
+            line.truncate(end);
+            return Ok(line);
+        }
+        if !matches!(status, StreamResult::Complete(_)) {
+            break;
+        }
+    }
+    drop(reader);
+    result.await.map_err(Failure::at("receive"))?;
+    Ok(line)
+}
