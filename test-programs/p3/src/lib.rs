@@ -8,6 +8,11 @@
 //! `p3 hold HOST:PORT N`: try to open N connections, keeping those that
 //! open until the end; print `held K of N` and, if one failed, the first
 //! failure.
+//! `p3 listen IP:PORT`: listen there, print `listening on ` and the
+//! address, serve one client (echo its first line), print `served: ` and
+//! the line.
+//! `p3 udp IP:PORT`: create a UDP socket for the address's family, print
+//! `udp socket created`.
 //! `p3 exit N`: `std::process::exit(N)` from inside the async `run`.
 //! HOST is an IP address or a name to look up. Failures print `error: `,
 //! the step and the error code, and exit 1.
@@ -18,7 +23,7 @@ use std::net::{IpAddr, SocketAddr};
 use wasip3::sockets::ip_name_lookup::resolve_addresses;
 use wasip3::sockets::types::{
     ErrorCode, IpAddress, IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, Ipv6SocketAddress,
-    TcpSocket,
+    TcpSocket, UdpSocket,
 };
 use wit_bindgen::StreamResult;
 
@@ -36,6 +41,8 @@ impl wasip3::exports::cli::run::Guest for P3 {
                 Ok(count) => hold(target, count).await,
                 Err(_) => Err(Failure::usage()),
             },
+            ["listen", target] => serve(target).await,
+            ["udp", target] => udp(target),
             ["exit", code] => match code.parse() {
                 Ok(code) => std::process::exit(code),
                 Err(_) => Err(Failure::usage()),
@@ -57,7 +64,9 @@ impl Failure {
     fn usage() -> Self {
         Failure {
             step: "usage",
-            code: "connect HOST:PORT LINE | hold HOST:PORT N | exit N".into(),
+            code:
+                "connect HOST:PORT LINE | hold HOST:PORT N | listen IP:PORT | udp IP:PORT | exit N"
+                    .into(),
         }
     }
 
@@ -105,6 +114,38 @@ async fn hold(target: &str, count: usize) -> Result<(), Failure> {
     failure.map_or(Ok(()), Err)
 }
 
+/// Listen on `target` and serve one client: its first line goes back.
+async fn serve(target: &str) -> Result<(), Failure> {
+    let addr = ip_target(target)?;
+    let socket = TcpSocket::create(family(addr)).map_err(Failure::at("create"))?;
+    socket
+        .bind(socket_address(addr))
+        .map_err(Failure::at("bind"))?;
+    let mut clients = socket.listen().map_err(Failure::at("listen"))?;
+    let local = socket
+        .get_local_address()
+        .map_err(Failure::at("local address"))?;
+    println!("listening on {}", std_address(local));
+    let client = clients.next().await.ok_or(Failure {
+        step: "accept",
+        code: "the stream of clients ended".into(),
+    })?;
+    let line = receive_line(&client).await?;
+    send(&client, [line.as_slice(), b"\n"].concat()).await?;
+    println!("served: {}", String::from_utf8_lossy(&line));
+    Ok(())
+}
+
+fn udp(target: &str) -> Result<(), Failure> {
+    UdpSocket::create(family(ip_target(target)?)).map_err(Failure::at("create"))?;
+    println!("udp socket created");
+    Ok(())
+}
+
+fn ip_target(target: &str) -> Result<SocketAddr, Failure> {
+    target.parse().map_err(|_| Failure::bad_target(target))
+}
+
 /// A socket connected to `target`: to the first of its host's addresses
 /// that accepts, if the host is a name to look up.
 async fn open(target: &str) -> Result<TcpSocket, Failure> {
@@ -119,11 +160,7 @@ async fn open(target: &str) -> Result<TcpSocket, Failure> {
 }
 
 async fn open_one(addr: SocketAddr) -> Result<TcpSocket, Failure> {
-    let family = match addr {
-        SocketAddr::V4(_) => IpAddressFamily::Ipv4,
-        SocketAddr::V6(_) => IpAddressFamily::Ipv6,
-    };
-    let socket = TcpSocket::create(family).map_err(Failure::at("create"))?;
+    let socket = TcpSocket::create(family(addr)).map_err(Failure::at("create"))?;
     socket
         .connect(socket_address(addr))
         .await
@@ -153,6 +190,26 @@ async fn resolve(target: &str) -> Result<Vec<SocketAddr>, Failure> {
         .into_iter()
         .map(|address| SocketAddr::new(ip(address), port))
         .collect())
+}
+
+fn family(addr: SocketAddr) -> IpAddressFamily {
+    match addr {
+        SocketAddr::V4(_) => IpAddressFamily::Ipv4,
+        SocketAddr::V6(_) => IpAddressFamily::Ipv6,
+    }
+}
+
+fn std_address(addr: IpSocketAddress) -> SocketAddr {
+    match addr {
+        IpSocketAddress::Ipv4(v4) => {
+            let (a, b, c, d) = v4.address;
+            SocketAddr::from(([a, b, c, d], v4.port))
+        }
+        IpSocketAddress::Ipv6(v6) => {
+            let (a, b, c, d, e, f, g, h) = v6.address;
+            SocketAddr::from(([a, b, c, d, e, f, g, h], v6.port))
+        }
+    }
 }
 
 fn socket_address(addr: SocketAddr) -> IpSocketAddress {

@@ -6,15 +6,15 @@
 //! a 0.2 command gets; under a connection limit its TCP sockets are
 //! refused, so that the limit holds.
 
-use std::io;
-use std::net::{SocketAddr, TcpListener};
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Command, Output};
 
 use wasio_host::{Host, HostConfig, Limits, NetworkPolicy};
 use wasio_tests::peers::{self, Behaviour};
 use wasio_tests::{loopback_policy, made_by, target};
 
-use crate::support::{Finished, programs, run, run_command, wasio_cli};
+use crate::support::{Finished, programs, run, run_command, start, wasio_cli};
 
 fn host(policy: NetworkPolicy, limits: Limits) -> Host {
     Host::new(HostConfig {
@@ -96,7 +96,7 @@ async fn p3_command_whose_run_fails_exits_1() {
     let finished = p3(&host, &["no-such-command"]).await;
     assert_failed(
         &finished,
-        "usage: connect HOST:PORT LINE | hold HOST:PORT N | exit N",
+        "usage: connect HOST:PORT LINE | hold HOST:PORT N | listen IP:PORT | udp IP:PORT | exit N",
     );
 }
 
@@ -150,6 +150,52 @@ async fn p3_lookup_with_name_lookup_on_reaches_the_peer() {
     let finished = p3(&host, &["connect", &by_name, "by name"]).await;
     finished.assert_success();
     assert_eq!(finished.stdout, "echo: by name\n");
+}
+
+fn listen_policy(rules: &[&str]) -> NetworkPolicy {
+    let mut policy = NetworkPolicy::deny_all();
+    for rule in rules {
+        policy.allow_listen(rule.parse().expect("a valid rule"));
+    }
+    policy
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn p3_listen_on_an_allowed_address_serves_a_client() {
+    let host = host(listen_policy(&["127.0.0.1:*"]), Limits::default());
+    let server = start(
+        &host,
+        programs::P3,
+        &["listen".into(), "127.0.0.1:0".into()],
+    );
+    let addr = server.line_after("listening on ").await;
+    let echoed = tokio::task::spawn_blocking(move || {
+        let mut client = TcpStream::connect(&addr)?;
+        client.set_read_timeout(Some(std::time::Duration::from_secs(20)))?;
+        client.write_all(b"to the server\n")?;
+        let mut echoed = Vec::new();
+        client.read_to_end(&mut echoed)?;
+        io::Result::Ok(echoed)
+    });
+    let finished = server.finish().await;
+    finished.assert_success();
+    assert_eq!(echoed.await.unwrap().unwrap(), b"to the server\n");
+    assert!(finished.stdout.ends_with("served: to the server\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn p3_listen_without_a_listen_rule_is_access_denied() {
+    let host = host(connect_policy(&["127.0.0.0/8:*"]), Limits::default());
+    let finished = p3(&host, &["listen", "127.0.0.1:0"]).await;
+    assert_failed(&finished, "bind: ErrorCode::AccessDenied");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn p3_udp_is_refused_whatever_the_rules() {
+    let mut policy = loopback_policy(None);
+    policy.inherit_network(true);
+    let finished = p3(&host(policy, Limits::default()), &["udp", "127.0.0.1:0"]).await;
+    assert_failed(&finished, "create: ErrorCode::AccessDenied");
 }
 
 // --- the connection limit --------------------------------------------------
