@@ -154,8 +154,8 @@ pub struct RunArgs {
     pub max_memory: Option<usize>,
 
     /// Limit the sockets the guest holds at once: TCP sockets (listeners
-    /// included) and connected Unix sockets. WASI 0.3 TCP sockets cannot be
-    /// counted, so with this limit they are refused (access-denied).
+    /// included; a WASI 0.3 one until its send and receive streams are
+    /// done too) and connected Unix sockets.
     #[arg(
         long,
         value_name = "N",

@@ -21,9 +21,11 @@
 //!   count. For TCP, every `tcp-socket` resource: wasmtime-wasi decides its
 //!   role only after creation, so a TCP listener counts too. Over the limit,
 //!   `create-tcp-socket`, `accept` and `connect` return `new-socket-limit`
-//!   (see [`crate::sockets`] for how TCP is hooked). WASI 0.3 TCP sockets
-//!   are refused altogether while a connection limit is set (see
-//!   [`InstanceLimits::p3_tcp_allowed`]).
+//!   (see [`crate::sockets`] for how TCP is hooked). A WASI 0.3 TCP socket
+//!   counts until its `send` and `receive` streams have let go of it too,
+//!   and a 0.3 listener's client past the limit is closed at once; over
+//!   the limit, 0.3's `create` returns `other("new-socket-limit")` (0.3
+//!   has no `new-socket-limit` code).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,6 +33,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use wasmtime::{Engine, EngineWeak, ResourceLimiter, Store, StoreContextMut, UpdateDeadline};
+
+use crate::sockets::P3Sockets;
 
 /// How often the engine's epoch advances: the unit of CPU-time accounting
 /// and the longest a guest runs before yielding to other tasks.
@@ -59,7 +63,7 @@ pub struct InstanceLimits {
     tables_in_use: usize,
     memory_denied: Option<MemoryLimitExceeded>,
     ticks_charged: u64,
-    p3_tcp_refused: bool,
+    p3_sockets: P3Sockets,
 }
 
 impl InstanceLimits {
@@ -70,7 +74,7 @@ impl InstanceLimits {
             tables_in_use: 0,
             memory_denied: None,
             ticks_charged: 0,
-            p3_tcp_refused: false,
+            p3_sockets: P3Sockets::default(),
         }
     }
 
@@ -90,8 +94,11 @@ impl InstanceLimits {
         self.memory_denied.as_ref()
     }
 
-    /// Whether one more connection may be opened while `open` are.
+    /// Whether one more connection may be opened while `open` sockets of
+    /// the resource table (WASI 0.2 TCP, Unix) and the WASI 0.3 sockets
+    /// counted here are.
     pub fn connection_allowed(&self, open: usize) -> bool {
+        let open = open + self.p3_sockets.open();
         let allowed = self.limits.max_connections.is_none_or(|max| open < max);
         if !allowed {
             tracing::warn!(
@@ -102,26 +109,9 @@ impl InstanceLimits {
         allowed
     }
 
-    /// Whether the instance may create a WASI 0.3 TCP socket: only without
-    /// a connection limit. A 0.3 connection's `send` and `receive` streams
-    /// keep its socket open after the guest drops the `tcp-socket`, and a
-    /// listener's clients arrive through a stream of sockets, so wasio
-    /// cannot count 0.3 sockets the way it counts 0.2 ones; refusing them
-    /// keeps the limit from being bypassed. The first refusal of an
-    /// instance is logged.
-    pub fn p3_tcp_allowed(&mut self) -> bool {
-        let Some(max) = self.limits.max_connections else {
-            return true;
-        };
-        if !self.p3_tcp_refused {
-            self.p3_tcp_refused = true;
-            tracing::warn!(
-                max_connections = max,
-                "WASI 0.3 TCP socket refused: with a max-connections limit only WASI 0.2 \
-                 sockets are allowed, which wasio can count"
-            );
-        }
-        false
+    /// The WASI 0.3 TCP sockets whose OS socket is open.
+    pub(crate) fn p3_sockets(&mut self) -> &mut P3Sockets {
+        &mut self.p3_sockets
     }
 
     /// Charge one epoch tick of execution; `Err` once the budget is spent.
@@ -316,16 +306,5 @@ mod tests {
         assert!(l.connection_allowed(1));
         assert!(!l.connection_allowed(2));
         assert!(InstanceLimits::new(Limits::default()).connection_allowed(usize::MAX - 1));
-    }
-
-    #[test]
-    fn p3_tcp_is_refused_only_under_a_connection_limit() {
-        let mut limited = InstanceLimits::new(Limits {
-            max_connections: Some(100),
-            ..Limits::default()
-        });
-        assert!(!limited.p3_tcp_allowed());
-        assert!(!limited.p3_tcp_allowed());
-        assert!(InstanceLimits::new(Limits::default()).p3_tcp_allowed());
     }
 }

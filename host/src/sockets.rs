@@ -6,14 +6,15 @@
 //! wasmtime-wasi's own imports are linked, some functions are redefined to
 //! check first and then call wasmtime-wasi's implementation:
 //! - 0.2 `create-tcp-socket` and `tcp-socket.accept`: the connection limit;
-//! - 0.3 `[static]tcp-socket.create`: refused while a connection limit is
-//!   set (see [`InstanceLimits::p3_tcp_allowed`] for why);
+//! - 0.3 `[static]tcp-socket.create`, `send`, `receive`, `listen` and the
+//!   socket's destructor: the connection limit, counting each 0.3 socket
+//!   until its streams let go of it too (see `sockets/p3.rs`);
 //! - 0.2 and 0.3 `resolve-addresses`: a refused lookup is logged and
 //!   answered `access-denied` (wasmtime-wasi's 0.3 lookup would answer
 //!   `permanent-resolver-failure`).
 
 use wasmtime::StoreContextMut;
-use wasmtime::component::{Accessor, Linker, Resource};
+use wasmtime::component::{Linker, Resource};
 use wasmtime_wasi::TrappableError;
 use wasmtime_wasi::p2::bindings::sockets::ip_name_lookup::{
     Host as _, Network, ResolveAddressStream,
@@ -22,22 +23,21 @@ use wasmtime_wasi::p2::bindings::sockets::network::{ErrorCode, IpAddressFamily};
 use wasmtime_wasi::p2::bindings::sockets::tcp::HostTcpSocket;
 use wasmtime_wasi::p2::bindings::sockets::tcp_create_socket::Host as _;
 use wasmtime_wasi::p2::{DynInputStream, DynOutputStream, TcpSocket};
-use wasmtime_wasi::p3::bindings::sockets::ip_name_lookup as p3_lookup;
-use wasmtime_wasi::p3::bindings::sockets::types as p3_types;
-use wasmtime_wasi::sockets::{WasiSockets, WasiSocketsCtxView, WasiSocketsView};
+use wasmtime_wasi::sockets::{WasiSocketsCtxView, WasiSocketsView};
 
 use crate::limits::InstanceLimits;
 use crate::policy::NetworkPolicy;
 use crate::unix::open_connections;
+
+mod p3;
+
+pub(crate) use self::p3::P3Sockets;
 
 /// The `wasi:sockets` version wasmtime-wasi 48 defines (guests importing an
 /// older 0.2.x are linked to it).
 const CREATE_TCP: &str = "wasi:sockets/tcp-create-socket@0.2.12";
 const TCP: &str = "wasi:sockets/tcp@0.2.12";
 const NAME_LOOKUP: &str = "wasi:sockets/ip-name-lookup@0.2.12";
-/// The WASI 0.3 interfaces (guests importing a later 0.3.x are linked to them).
-const P3_TYPES: &str = "wasi:sockets/types@0.3.0";
-const P3_NAME_LOOKUP: &str = "wasi:sockets/ip-name-lookup@0.3.0";
 
 /// Store data that lends the `wasi:sockets` view with the limits and policy.
 pub trait GuardedSocketsView: WasiSocketsView + 'static {
@@ -55,7 +55,7 @@ type Accepted = (
 pub fn add_guards_to_linker<T: GuardedSocketsView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
     add_p2_guards(linker)?;
-    add_p3_guards(linker)?;
+    p3::add_guards(linker)?;
     linker.allow_shadowing(false);
     Ok(())
 }
@@ -101,40 +101,6 @@ fn add_p2_guards<T: GuardedSocketsView>(linker: &mut Linker<T>) -> wasmtime::Res
             let stream: Result<Resource<ResolveAddressStream>, ErrorCode> =
                 split(view.resolve_addresses(network, name))?;
             Ok((stream,))
-        },
-    )?;
-    Ok(())
-}
-
-fn add_p3_guards<T: GuardedSocketsView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
-    linker.instance(P3_TYPES)?.func_wrap(
-        "[static]tcp-socket.create",
-        |mut store: StoreContextMut<'_, T>, (family,): (p3_types::IpAddressFamily,)| {
-            let (mut view, limits, _) = store.data_mut().guarded_sockets();
-            if !limits.p3_tcp_allowed() {
-                return Ok((Err(p3_types::ErrorCode::AccessDenied),));
-            }
-            let created = p3_types::HostTcpSocket::create(&mut view, family);
-            Ok((split(created)?,))
-        },
-    )?;
-    linker.instance(P3_NAME_LOOKUP)?.func_wrap_concurrent(
-        "resolve-addresses",
-        |store: &Accessor<T>, (name,): (String,)| {
-            Box::pin(async move {
-                let allowed = store.with(|mut access| {
-                    let (_, _, policy) = access.get().guarded_sockets();
-                    name_lookup_allowed(policy, &name)
-                });
-                if !allowed {
-                    return Ok((Err(p3_lookup::ErrorCode::AccessDenied),));
-                }
-                let sockets = store.with_getter::<WasiSockets>(T::sockets);
-                let addresses =
-                    <WasiSockets as p3_lookup::HostWithStore<T>>::resolve_addresses(&sockets, name)
-                        .await?;
-                Ok((addresses,))
-            })
         },
     )?;
     Ok(())

@@ -100,9 +100,11 @@ impl HostState {
     }
 
     /// The sockets that count against the connection limit: every TCP
-    /// socket and every connected Unix socket.
+    /// socket (a WASI 0.3 one until its streams are done with it too; a 0.3
+    /// listener's clients only under a limit) and every connected Unix
+    /// socket.
     pub fn open_connections(&mut self) -> usize {
-        crate::unix::open_connections(&mut self.table)
+        crate::unix::open_connections(&mut self.table) + self.limits.p3_sockets().open()
     }
 
     /// Turn an error from instantiating or calling into the guest into an
