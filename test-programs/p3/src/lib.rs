@@ -8,6 +8,10 @@
 //! `p3 hold HOST:PORT N`: try to open N connections, keeping those that
 //! open until the end; print `held K of N` and, if one failed, the first
 //! failure.
+//! `p3 hold-streams HOST:PORT N`: like `hold`, but of each connection keep
+//! only the streams of `send` and `receive`, dropping the `tcp-socket`.
+//! `p3 cycle HOST:PORT N`: `connect` N times, one after the other, each
+//! connection closed before the next opens; print `cycled N`.
 //! `p3 listen IP:PORT`: listen there, print `listening on ` and the
 //! address, serve one client (echo its first line), print `served: ` and
 //! the line.
@@ -39,6 +43,14 @@ impl wasip3::exports::cli::run::Guest for P3 {
             ["connect", target, line] => connect(target, line).await,
             ["hold", target, count] => match count.parse() {
                 Ok(count) => hold(target, count).await,
+                Err(_) => Err(Failure::usage()),
+            },
+            ["hold-streams", target, count] => match count.parse() {
+                Ok(count) => hold_streams(target, count).await,
+                Err(_) => Err(Failure::usage()),
+            },
+            ["cycle", target, count] => match count.parse() {
+                Ok(count) => cycle(target, count).await,
                 Err(_) => Err(Failure::usage()),
             },
             ["listen", target] => serve(target).await,
@@ -112,6 +124,35 @@ async fn hold(target: &str, count: usize) -> Result<(), Failure> {
     }
     println!("held {} of {count}", held.len());
     failure.map_or(Ok(()), Err)
+}
+
+async fn hold_streams(target: &str, count: usize) -> Result<(), Failure> {
+    let mut held = Vec::new();
+    let mut failure = None;
+    for _ in 0..count {
+        match open(target).await {
+            Ok(socket) => {
+                let (writer, reader) = wasip3::wit_stream::new();
+                let sent = socket.send(reader);
+                let received = socket.receive();
+                drop(socket);
+                held.push((writer, sent, received));
+            }
+            Err(e) => {
+                failure.get_or_insert(e);
+            }
+        }
+    }
+    println!("held {} of {count}", held.len());
+    failure.map_or(Ok(()), Err)
+}
+
+async fn cycle(target: &str, count: usize) -> Result<(), Failure> {
+    for i in 0..count {
+        connect(target, &format!("cycle {i}")).await?;
+    }
+    println!("cycled {count}");
+    Ok(())
 }
 
 /// Listen on `target` and serve one client: its first line goes back.
@@ -259,12 +300,14 @@ async fn receive_line(socket: &TcpSocket) -> Result<Vec<u8>, Failure> {
         line.extend_from_slice(&chunk);
         if let Some(end) = line.iter().position(|&b| b == b'\n') {
             line.truncate(end);
-            return Ok(line);
+            break;
         }
         if !matches!(status, StreamResult::Complete(_)) {
             break;
         }
     }
+    // Done with the stream: the result says how it ended (or that it was
+    // dropped before its end).
     drop(reader);
     result.await.map_err(Failure::at("receive"))?;
     Ok(line)

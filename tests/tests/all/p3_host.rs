@@ -3,8 +3,9 @@
 //! through `wasi:cli@0.2`) in an in-process `wasio_host::Host`, under
 //! `wasio run` and under the stock `wasmtime` CLI, against native peers on
 //! loopback. It gets the exit codes, output, arguments and network policy
-//! a 0.2 command gets; under a connection limit its TCP sockets are
-//! refused, so that the limit holds.
+//! a 0.2 command gets, and the connection limit counts its sockets for as
+//! long as they are open: also after the guest drops a `tcp-socket` whose
+//! streams it keeps, and for the clients of its listeners.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -200,28 +201,113 @@ async fn p3_udp_is_refused_whatever_the_rules() {
 
 // --- the connection limit --------------------------------------------------
 
+/// What the guest gets past the limit (0.3 has no `new-socket-limit`).
+const OVER_THE_LIMIT: &str = "create: ErrorCode::Other(Some(\"new-socket-limit\"))";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn p3_tcp_is_refused_under_a_connection_limit() {
+async fn p3_connection_past_the_limit_fails_in_the_guest() {
     let (listener, addr) = tcp_listener();
-    let host = host(loopback_policy(None), connection_limit(8));
-    let finished = p3(&host, &["hold", &target(addr), "2"]).await;
-    assert_failed(&finished, "create: ErrorCode::AccessDenied");
+    let host = host(loopback_policy(None), connection_limit(3));
+    let finished = p3(&host, &["hold", &target(addr), "5"]).await;
+    assert_failed(&finished, OVER_THE_LIMIT);
     assert!(
-        finished.stdout.starts_with("held 0 of 2\n"),
+        finished.stdout.starts_with("held 3 of 5\n"),
         "{}",
         finished.output()
     );
-    assert_eq!(queued(&listener), 0);
+    assert_eq!(queued(&listener), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn p3_sockets_dropped_with_their_streams_kept_still_count() {
+    let (listener, addr) = tcp_listener();
+    let host = host(loopback_policy(None), connection_limit(3));
+    let finished = p3(&host, &["hold-streams", &target(addr), "5"]).await;
+    assert_failed(&finished, OVER_THE_LIMIT);
+    assert!(
+        finished.stdout.starts_with("held 3 of 5\n"),
+        "{}",
+        finished.output()
+    );
+    assert_eq!(queued(&listener), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn p3_connection_closed_with_its_streams_frees_its_place() {
+    let addr = peers::tcp("127.0.0.1", Behaviour::LineEcho).await.unwrap();
+    let host = host(loopback_policy(None), connection_limit(1));
+    let finished = p3(&host, &["cycle", &target(addr), "3"]).await;
+    finished.assert_success();
+    assert!(
+        finished.stdout.ends_with("echo: cycle 2\ncycled 3\n"),
+        "{}",
+        finished.output()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn p3_holds_every_connection_without_a_connection_limit() {
     let (listener, addr) = tcp_listener();
     let host = host(loopback_policy(None), Limits::default());
-    let finished = p3(&host, &["hold", &target(addr), "3"]).await;
+    let finished = p3(&host, &["hold-streams", &target(addr), "3"]).await;
     finished.assert_success();
     assert_eq!(finished.stdout, "held 3 of 3\n");
     assert_eq!(queued(&listener), 3);
+}
+
+/// Connect to the guest's server at `addr`, send a line; what comes back
+/// before end of file (or a reset: nothing).
+fn exchange(addr: &str, line: &[u8]) -> Vec<u8> {
+    let mut client = TcpStream::connect(addr).expect("connect to the guest");
+    client
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let mut echoed = Vec::new();
+    match client
+        .write_all(line)
+        .and_then(|()| client.read_to_end(&mut echoed))
+    {
+        Ok(_) => echoed,
+        Err(e) if e.kind() == io::ErrorKind::ConnectionReset => Vec::new(),
+        Err(e) => panic!("the client: {e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn p3_listener_serves_a_client_within_the_limit() {
+    // The listener counts: two allow it and one client.
+    let host = host(listen_policy(&["127.0.0.1:*"]), connection_limit(2));
+    let server = start(
+        &host,
+        programs::P3,
+        &["listen".into(), "127.0.0.1:0".into()],
+    );
+    let addr = server.line_after("listening on ").await;
+    let echoed = tokio::task::spawn_blocking(move || exchange(&addr, b"within\n"));
+    server.finish().await.assert_success();
+    assert_eq!(echoed.await.unwrap(), b"within\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn p3_listeners_client_past_the_limit_is_closed_at_once() {
+    let host = host(listen_policy(&["127.0.0.1:*"]), connection_limit(1));
+    let server = start(
+        &host,
+        programs::P3,
+        &["listen".into(), "127.0.0.1:0".into()],
+    );
+    let addr = server.line_after("listening on ").await;
+    let echoed = tokio::task::spawn_blocking(move || exchange(&addr, b"past\n"));
+    assert_eq!(
+        echoed.await.unwrap(),
+        b"",
+        "a client past the limit was served"
+    );
+    assert!(
+        !server.is_finished(),
+        "the guest got a client past the limit"
+    );
+    server.stop().await;
 }
 
 // --- the CLIs ----------------------------------------------------------------
@@ -292,18 +378,17 @@ fn wasio_run_logs_a_denied_p3_connect() {
 }
 
 #[test]
-fn wasio_run_logs_once_why_it_refuses_p3_tcp_under_max_connections() {
+fn wasio_run_logs_a_p3_connection_past_max_connections() {
     let (listener, addr) = tcp_listener();
     let target = target(addr);
-    let flags = ["--max-connections", "4", "--allow-connect", &target];
+    let flags = ["--max-connections", "2", "--allow-connect", &target];
     let output = cli_run(wasio_cli(), &flags, &["hold", &target, "3"]);
     assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(
-        stderr.matches("WASI 0.3 TCP socket refused").count(),
-        1,
-        "want one warning saying why:\n{}",
+    assert!(
+        stderr.contains("max-connections limit is reached"),
+        "no warning saying why:\n{}",
         describe(&output)
     );
-    assert_eq!(queued(&listener), 0);
+    assert_eq!(queued(&listener), 2);
 }
