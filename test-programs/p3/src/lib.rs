@@ -65,6 +65,9 @@ impl wasip3::exports::cli::run::Guest for P3 {
     }
 }
 
+const USAGE: &str = "connect HOST:PORT LINE | hold HOST:PORT N | hold-streams HOST:PORT N \
+                     | cycle HOST:PORT N | listen IP:PORT | udp IP:PORT | exit N";
+
 /// Why a command failed: the step and the error code it got.
 #[derive(Debug)]
 struct Failure {
@@ -76,9 +79,7 @@ impl Failure {
     fn usage() -> Self {
         Failure {
             step: "usage",
-            code:
-                "connect HOST:PORT LINE | hold HOST:PORT N | listen IP:PORT | udp IP:PORT | exit N"
-                    .into(),
+            code: USAGE.into(),
         }
     }
 

@@ -97,7 +97,8 @@ async fn p3_command_whose_run_fails_exits_1() {
     let finished = p3(&host, &["no-such-command"]).await;
     assert_failed(
         &finished,
-        "usage: connect HOST:PORT LINE | hold HOST:PORT N | listen IP:PORT | udp IP:PORT | exit N",
+        "usage: connect HOST:PORT LINE | hold HOST:PORT N | hold-streams HOST:PORT N \
+         | cycle HOST:PORT N | listen IP:PORT | udp IP:PORT | exit N",
     );
 }
 
