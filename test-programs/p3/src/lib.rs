@@ -17,6 +17,10 @@
 //! the line.
 //! `p3 udp IP:PORT`: create a UDP socket for the address's family, print
 //! `udp socket created`.
+//! `p3 spin`: compute forever without waiting on anything (only the host's
+//! CPU-time limit stops it).
+//! `p3 hog MIB`: allocate MIB mebibytes, writing to each; print
+//! `allocated MIB MiB`.
 //! `p3 exit N`: `std::process::exit(N)` from inside the async `run`.
 //! HOST is an IP address or a name to look up. Failures print `error: `,
 //! the step and the error code, and exit 1.
@@ -55,6 +59,11 @@ impl wasip3::exports::cli::run::Guest for P3 {
             },
             ["listen", target] => serve(target).await,
             ["udp", target] => udp(target),
+            ["spin"] => spin(),
+            ["hog", mib] => match mib.parse() {
+                Ok(mib) => hog(mib),
+                Err(_) => Err(Failure::usage()),
+            },
             ["exit", code] => match code.parse() {
                 Ok(code) => std::process::exit(code),
                 Err(_) => Err(Failure::usage()),
@@ -66,7 +75,8 @@ impl wasip3::exports::cli::run::Guest for P3 {
 }
 
 const USAGE: &str = "connect HOST:PORT LINE | hold HOST:PORT N | hold-streams HOST:PORT N \
-                     | cycle HOST:PORT N | listen IP:PORT | udp IP:PORT | exit N";
+                     | cycle HOST:PORT N | listen IP:PORT | udp IP:PORT | spin | hog MIB \
+                     | exit N";
 
 /// Why a command failed: the step and the error code it got.
 #[derive(Debug)]
@@ -153,6 +163,24 @@ async fn cycle(target: &str, count: usize) -> Result<(), Failure> {
         connect(target, &format!("cycle {i}")).await?;
     }
     println!("cycled {count}");
+    Ok(())
+}
+
+fn spin() -> Result<(), Failure> {
+    let mut x = 1u64;
+    loop {
+        x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
+    }
+}
+
+fn hog(mib: usize) -> Result<(), Failure> {
+    let mut kept = Vec::with_capacity(mib);
+    for i in 0..mib {
+        let mut chunk = vec![0u8; 1 << 20];
+        chunk.fill(i as u8);
+        kept.push(std::hint::black_box(chunk));
+    }
+    println!("allocated {} MiB", std::hint::black_box(&kept).len());
     Ok(())
 }
 

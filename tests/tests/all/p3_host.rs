@@ -2,10 +2,11 @@
 //! `wasi:cli/run@0.3`, TCP over `wasi:sockets@0.3`, standard output
 //! through `wasi:cli@0.2`) in an in-process `wasio_host::Host`, under
 //! `wasio run` and under the stock `wasmtime` CLI, against native peers on
-//! loopback. It gets the exit codes, output, arguments and network policy
-//! a 0.2 command gets, and the connection limit counts its sockets for as
-//! long as they are open: also after the guest drops a `tcp-socket` whose
-//! streams it keeps, and for the clients of its listeners.
+//! loopback. It gets the exit codes, output, arguments, network policy
+//! and memory and CPU limits a 0.2 command gets, and the connection limit
+//! counts its sockets for as long as they are open: also after the guest
+//! drops a `tcp-socket` whose streams it keeps, and for the clients of its
+//! listeners.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -98,7 +99,7 @@ async fn p3_command_whose_run_fails_exits_1() {
     assert_failed(
         &finished,
         "usage: connect HOST:PORT LINE | hold HOST:PORT N | hold-streams HOST:PORT N \
-         | cycle HOST:PORT N | listen IP:PORT | udp IP:PORT | exit N",
+         | cycle HOST:PORT N | listen IP:PORT | udp IP:PORT | spin | hog MIB | exit N",
     );
 }
 
@@ -117,6 +118,41 @@ async fn p3_command_that_calls_exit_ends_with_its_status() {
             finished.output()
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn p3_command_spinning_past_its_cpu_time_is_stopped() {
+    let budget = std::time::Duration::from_millis(200);
+    let limits = Limits {
+        cpu_time: Some(budget),
+        ..Limits::default()
+    };
+    let finished = p3(&host(NetworkPolicy::deny_all(), limits), &["spin"]).await;
+    match &finished.result {
+        Err(wasio_host::Error::CpuTime(exceeded)) => assert_eq!(exceeded.limit, budget),
+        other => panic!(
+            "want the CPU time error, got {other:?}\n{}",
+            finished.output()
+        ),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn p3_command_over_its_memory_cap_is_stopped() {
+    let cap = 32 << 20;
+    let limits = Limits {
+        max_memory: Some(cap),
+        ..Limits::default()
+    };
+    let host = host(NetworkPolicy::deny_all(), limits);
+    let hog = p3(&host, &["hog", "256"]).await;
+    match &hog.result {
+        Err(wasio_host::Error::Memory { limit, .. }) => assert_eq!(limit.limit, cap),
+        other => panic!("want the memory error, got {other:?}\n{}", hog.output()),
+    }
+    let within = p3(&host, &["hog", "4"]).await;
+    within.assert_success();
+    assert_eq!(within.stdout, "allocated 4 MiB\n");
 }
 
 // --- the network policy ----------------------------------------------------
