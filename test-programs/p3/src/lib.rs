@@ -12,9 +12,9 @@
 //! only the streams of `send` and `receive`, dropping the `tcp-socket`.
 //! `p3 cycle HOST:PORT N`: `connect` N times, one after the other, each
 //! connection closed before the next opens; print `cycled N`.
-//! `p3 listen IP:PORT`: listen there, print `listening on ` and the
-//! address, serve one client (echo its first line), print `served: ` and
-//! the line.
+//! `p3 listen IP:PORT N`: listen there, print `listening on ` and the
+//! address, serve N clients one after the other (echo the first line of
+//! each, closing it), printing `served: ` and the line for each.
 //! `p3 udp IP:PORT`: create a UDP socket for the address's family, print
 //! `udp socket created`.
 //! `p3 spin`: compute forever without waiting on anything (only the host's
@@ -57,7 +57,10 @@ impl wasip3::exports::cli::run::Guest for P3 {
                 Ok(count) => cycle(target, count).await,
                 Err(_) => Err(Failure::usage()),
             },
-            ["listen", target] => serve(target).await,
+            ["listen", target, count] => match count.parse() {
+                Ok(count) => serve(target, count).await,
+                Err(_) => Err(Failure::usage()),
+            },
             ["udp", target] => udp(target),
             ["spin"] => spin(),
             ["hog", mib] => match mib.parse() {
@@ -75,7 +78,7 @@ impl wasip3::exports::cli::run::Guest for P3 {
 }
 
 const USAGE: &str = "connect HOST:PORT LINE | hold HOST:PORT N | hold-streams HOST:PORT N \
-                     | cycle HOST:PORT N | listen IP:PORT | udp IP:PORT | spin | hog MIB \
+                     | cycle HOST:PORT N | listen IP:PORT N | udp IP:PORT | spin | hog MIB \
                      | exit N";
 
 /// Why a command failed: the step and the error code it got.
@@ -184,8 +187,9 @@ fn hog(mib: usize) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Listen on `target` and serve one client: its first line goes back.
-async fn serve(target: &str) -> Result<(), Failure> {
+/// Listen on `target` and serve `count` clients, one after the other:
+/// the first line of each goes back.
+async fn serve(target: &str, count: usize) -> Result<(), Failure> {
     let addr = ip_target(target)?;
     let socket = TcpSocket::create(family(addr)).map_err(Failure::at("create"))?;
     socket
@@ -196,13 +200,15 @@ async fn serve(target: &str) -> Result<(), Failure> {
         .get_local_address()
         .map_err(Failure::at("local address"))?;
     println!("listening on {}", std_address(local));
-    let client = clients.next().await.ok_or(Failure {
-        step: "accept",
-        code: "the stream of clients ended".into(),
-    })?;
-    let line = receive_line(&client).await?;
-    send(&client, [line.as_slice(), b"\n"].concat()).await?;
-    println!("served: {}", String::from_utf8_lossy(&line));
+    for _ in 0..count {
+        let client = clients.next().await.ok_or(Failure {
+            step: "accept",
+            code: "the stream of clients ended".into(),
+        })?;
+        let line = receive_line(&client).await?;
+        send(&client, [line.as_slice(), b"\n"].concat()).await?;
+        println!("served: {}", String::from_utf8_lossy(&line));
+    }
     Ok(())
 }
 

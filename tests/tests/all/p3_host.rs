@@ -99,7 +99,7 @@ async fn p3_command_whose_run_fails_exits_1() {
     assert_failed(
         &finished,
         "usage: connect HOST:PORT LINE | hold HOST:PORT N | hold-streams HOST:PORT N \
-         | cycle HOST:PORT N | listen IP:PORT | udp IP:PORT | spin | hog MIB | exit N",
+         | cycle HOST:PORT N | listen IP:PORT N | udp IP:PORT | spin | hog MIB | exit N",
     );
 }
 
@@ -204,7 +204,7 @@ async fn p3_listen_on_an_allowed_address_serves_a_client() {
     let server = start(
         &host,
         programs::P3,
-        &["listen".into(), "127.0.0.1:0".into()],
+        &["listen".into(), "127.0.0.1:0".into(), "1".into()],
     );
     let addr = server.line_after("listening on ").await;
     let echoed = tokio::task::spawn_blocking(move || {
@@ -224,7 +224,7 @@ async fn p3_listen_on_an_allowed_address_serves_a_client() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn p3_listen_without_a_listen_rule_is_access_denied() {
     let host = host(connect_policy(&["127.0.0.0/8:*"]), Limits::default());
-    let finished = p3(&host, &["listen", "127.0.0.1:0"]).await;
+    let finished = p3(&host, &["listen", "127.0.0.1:0", "1"]).await;
     assert_failed(&finished, "bind: ErrorCode::AccessDenied");
 }
 
@@ -311,18 +311,20 @@ fn exchange(addr: &str, line: &[u8]) -> Vec<u8> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn p3_listener_serves_a_client_within_the_limit() {
-    // The listener counts: two allow it and one client.
+async fn p3_listener_serves_one_client_after_another_within_the_limit() {
+    // The listener counts: two allow it and one client at a time.
     let host = host(listen_policy(&["127.0.0.1:*"]), connection_limit(2));
-    let server = start(
-        &host,
-        programs::P3,
-        &["listen".into(), "127.0.0.1:0".into()],
-    );
+    let args = ["listen", "127.0.0.1:0", "3"].map(String::from);
+    let server = start(&host, programs::P3, &args);
     let addr = server.line_after("listening on ").await;
-    let echoed = tokio::task::spawn_blocking(move || exchange(&addr, b"within\n"));
+    let echoed = tokio::task::spawn_blocking(move || {
+        ["one\n", "two\n", "three\n"].map(|line| exchange(&addr, line.as_bytes()))
+    });
     server.finish().await.assert_success();
-    assert_eq!(echoed.await.unwrap(), b"within\n");
+    assert_eq!(
+        echoed.await.unwrap(),
+        [b"one\n".to_vec(), b"two\n".to_vec(), b"three\n".to_vec()]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -331,7 +333,7 @@ async fn p3_listeners_client_past_the_limit_is_closed_at_once() {
     let server = start(
         &host,
         programs::P3,
-        &["listen".into(), "127.0.0.1:0".into()],
+        &["listen".into(), "127.0.0.1:0".into(), "1".into()],
     );
     let addr = server.line_after("listening on ").await;
     let echoed = tokio::task::spawn_blocking(move || exchange(&addr, b"past\n"));
