@@ -16,12 +16,12 @@
 //!
 //! Under a connection limit, a listener's clients are accepted one at a
 //! time, as the guest reads them, and checked against the limit as they
-//! are handed over ([`Handover`]): over it, a client is closed at once.
-//! The relay learns that the guest dropped its stream of clients only when
-//! the next client arrives (which it then closes), so until then, or until
-//! the instance ends, the listener stays open and counted. Without a limit
-//! the guest reads wasmtime-wasi's stream itself (nothing to count, no
-//! relay), and those clients are not in
+//! are handed over (see [`relay_clients`]): over it, a client is closed at
+//! once. The relay learns that the guest dropped its stream of clients
+//! only when the next client arrives (which it then closes), so until
+//! then, or until the instance ends, the listener stays open and counted.
+//! Without a limit the guest reads wasmtime-wasi's stream itself (nothing
+//! to count, no relay), and those clients are not in
 //! [`HostState::open_connections`](crate::HostState::open_connections).
 
 use std::collections::HashMap;
@@ -172,7 +172,7 @@ pub(super) fn add_guards<T: GuardedSocketsView>(linker: &mut Linker<T>) -> wasmt
                 if !limited {
                     return Ok((Ok(clients),));
                 }
-                Ok((Ok(Handover::relay(&mut store, clients, token)?),))
+                Ok((Ok(relay_clients(&mut store, clients, token)?),))
             })
         },
     )?;
@@ -198,6 +198,7 @@ pub(super) fn add_guards<T: GuardedSocketsView>(linker: &mut Linker<T>) -> wasmt
     Ok(())
 }
 
+/// The token of `socket`, for a stream taken from it to hold.
 fn token<T: GuardedSocketsView>(
     store: &mut StoreContextMut<'_, T>,
     socket: &Resource<TcpSocket>,
@@ -255,29 +256,25 @@ impl<D> FutureConsumer<D> for Released {
     }
 }
 
-/// The relay between wasmtime-wasi's stream of a listener's clients and
-/// the stream the guest reads them from: one client at a time, checked
-/// against the connection limit as it is handed over, and the listener's
-/// token held until the guest's stream is done.
-struct Handover;
-
-impl Handover {
-    fn relay<T: GuardedSocketsView>(
-        store: &mut StoreContextMut<'_, T>,
-        clients: StreamReader<Resource<TcpSocket>>,
-        token: Option<Token>,
-    ) -> wasmtime::Result<StreamReader<Resource<TcpSocket>>> {
-        // No buffer: a client is accepted only when the last one is taken.
-        let (sender, receiver) = mpsc::channel(0);
-        clients.pipe(
-            store.as_context_mut(),
-            Accepting {
-                sender,
-                _token: token,
-            },
-        )?;
-        StreamReader::new(store.as_context_mut(), Delivering { receiver })
-    }
+/// Relay wasmtime-wasi's stream of a listener's clients to the stream the
+/// guest reads them from: one client at a time, checked against the
+/// connection limit as it is handed over, with the listener's token held
+/// until wasmtime-wasi's stream is done.
+fn relay_clients<T: GuardedSocketsView>(
+    store: &mut StoreContextMut<'_, T>,
+    clients: StreamReader<Resource<TcpSocket>>,
+    token: Option<Token>,
+) -> wasmtime::Result<StreamReader<Resource<TcpSocket>>> {
+    // No buffer: a client is accepted only when the last one is taken.
+    let (sender, receiver) = mpsc::channel(0);
+    clients.pipe(
+        store.as_context_mut(),
+        Accepting {
+            sender,
+            _token: token,
+        },
+    )?;
+    StreamReader::new(store.as_context_mut(), Delivering { receiver })
 }
 
 /// Takes each client wasmtime-wasi accepts out of the resource table and
