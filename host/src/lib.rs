@@ -69,6 +69,10 @@
 //! # Ok(()) }
 //! ```
 //!
+//! An export that uses the component model's async ABI (`async func`, as
+//! WASI 0.3 components have) is called inside
+//! [`Store::run_concurrent`], as [`Loaded::run`] does for a 0.3 command.
+//!
 //! Each run or store is its own instance: instances share nothing but the
 //! compiled code, and a limit stops only the instance that exceeds it.
 
