@@ -43,7 +43,7 @@ lint: lint-wasm
 ## (a third of a fresh CI run on two cores): `make lint` before committing.
 lint-wasm: setup
 	cargo fmt --all -- --check
-	cargo clippy -p wasio -p wasio-test-programs -p wasio-bench-guest --target wasm32-wasip2 --profile component --all-targets --features wasio/component,wasio/unix,wasio/cli,wasio/tls,wasio-bench-guest/tls -- -D warnings
+	cargo clippy -p wasio -p wasio-test-programs -p wasio-test-programs-p3 -p wasio-bench-guest --target wasm32-wasip2 --profile component --all-targets --features wasio/component,wasio/unix,wasio/cli,wasio/tls,wasio-bench-guest/tls -- -D warnings
 	cargo clippy -p redis-client --target wasm32-wasip2 --profile component --all-targets --features tls -- -D warnings
 	cargo clippy -p wasio-bench-consumer --target wasm32-wasip2 --profile component --all-targets -- -D warnings
 	cargo clippy -p wasio-bench-consumer --target wasm32-wasip2 --profile component --all-targets --no-default-features -- -D warnings

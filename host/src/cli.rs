@@ -28,9 +28,9 @@ pub const EXIT_GUEST_TRAP: i32 = 134;
     name = "wasio",
     version,
     about = "Run WebAssembly components with Unix sockets, a network policy and limits",
-    long_about = "Run WASI 0.2 command components (wasm32-wasip2 binaries) with the \
-        wasio:streams/unix import, a deny-by-default network policy and per-instance \
-        limits.\n\nLogs go to stderr; set WASIO_LOG (or RUST_LOG) to e.g. `debug` for \
+    long_about = "Run WASI 0.2 and 0.3 command components (wasm32-wasip2 binaries, or \
+        components exporting the async wasi:cli/run@0.3) with the wasio:streams/unix \
+        import, a deny-by-default network policy and per-instance limits.\n\nLogs go to stderr; set WASIO_LOG (or RUST_LOG) to e.g. `debug` for \
         more, `error` for less. Policy denials are logged at `warn`."
 )]
 pub struct Cli {
@@ -154,7 +154,8 @@ pub struct RunArgs {
     pub max_memory: Option<usize>,
 
     /// Limit the sockets the guest holds at once: TCP sockets (listeners
-    /// included) and connected Unix sockets.
+    /// included; a WASI 0.3 one until its send and receive streams are
+    /// done too) and connected Unix sockets.
     #[arg(
         long,
         value_name = "N",

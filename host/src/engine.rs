@@ -1,6 +1,7 @@
-//! The Wasmtime engine: components, async host calls, epoch interruption for
-//! CPU limits, and compiled code cached on disk so that a second run of the
-//! same component skips compilation.
+//! The Wasmtime engine: components (with the async ABI that WASI 0.3
+//! needs), async host calls, epoch interruption for CPU limits, and
+//! compiled code cached on disk so that a second run of the same component
+//! skips compilation.
 //!
 //! Epoch interruption makes Cranelift put a check of the epoch into every
 //! function entry and loop back-edge of the guest, which slows guest code
@@ -52,6 +53,7 @@ pub fn new_engine(cache: &CacheSetting, metered: bool) -> wasmtime::Result<Engin
     let mut config = Config::new();
     config
         .wasm_component_model(true)
+        .wasm_component_model_async(true)
         .epoch_interruption(metered)
         .parallel_compilation(true);
     if let Some(dir) = cache.directory() {

@@ -41,15 +41,15 @@ pub enum Error {
     },
     /// The component imports something this host does not provide.
     #[error(
-        "{} imports something wasio does not provide (wasio provides WASI 0.2, \
-         wasio:streams/unix and wasi:tls@0.2.0-draft)",
+        "{} imports something wasio does not provide (wasio provides WASI 0.2 \
+         and 0.3, wasio:streams/unix and wasi:tls@0.2.0-draft)",
         path.display()
     )]
     Link {
         path: PathBuf,
         source: wasmtime::Error,
     },
-    /// The component does not export `wasi:cli/run`.
+    /// The component exports neither WASI 0.2's nor 0.3's `wasi:cli/run`.
     #[error(
         "{} is not a command component: it must export wasi:cli/run \
          (build a binary crate, i.e. one with `fn main`)",

@@ -1,13 +1,14 @@
 //! wasio-host: a Wasmtime host for wasio components.
 //!
-//! It runs WASI 0.2 components with three additions: the
+//! It runs WASI 0.2 and 0.3 components with three additions: the
 //! `wasio:streams/unix` import (Unix-domain stream sockets, which WASI 0.2
 //! lacks), a deny-by-default [network policy](policy::NetworkPolicy), and
 //! per-instance [limits](limits::Limits) on memory, CPU time and open
 //! connections. The `wasio` binary is a command-line front end; an
 //! application can embed the same host.
 //!
-//! A command component (one that exports `wasi:cli/run`) runs with
+//! A command component (one that exports `wasi:cli/run`, WASI 0.2's or
+//! 0.3's async one) runs with
 //! [`Host::load`] and [`Loaded::run`]. Its standard I/O is the host's by
 //! default; [`RunOptions`] can instead feed stdin from bytes or any
 //! [reader](StdinReader), and send stdout and stderr to any `wasmtime-wasi`
@@ -68,6 +69,10 @@
 //! # Ok(()) }
 //! ```
 //!
+//! An export that uses the component model's async ABI (`async func`, as
+//! WASI 0.3 components have) is called inside
+//! [`Store::run_concurrent`], as [`Loaded::run`] does for a 0.3 command.
+//!
 //! Each run or store is its own instance: instances share nothing but the
 //! compiled code, and a limit stops only the instance that exceeds it.
 
@@ -88,7 +93,6 @@ use std::sync::Arc;
 
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
-use wasmtime_wasi::p2::bindings::CommandPre;
 
 pub use crate::engine::CacheSetting;
 pub use crate::error::Error;
@@ -163,8 +167,8 @@ impl Host {
         &self.inner.engine
     }
 
-    /// The linker with every import wasio provides (WASI 0.2 with the
-    /// policy's guards, `wasio:streams/unix`, and `wasi:tls`), for instantiating a
+    /// The linker with every import wasio provides (WASI 0.2 and 0.3 with
+    /// the policy's guards, `wasio:streams/unix`, and `wasi:tls`), for instantiating a
     /// component in a store from [`Host::new_store`]. To add imports of
     /// your own, clone it and define them on the clone.
     pub fn linker(&self) -> &Linker<HostState> {
@@ -261,7 +265,7 @@ impl Host {
                 path: path.clone(),
                 source,
             })?;
-        let pre = CommandPre::new(pre).map_err(|source| Error::NotACommand {
+        let pre = run::CommandPre::new(pre).map_err(|source| Error::NotACommand {
             path: path.clone(),
             source,
         })?;
@@ -287,7 +291,7 @@ impl fmt::Debug for Host {
 #[derive(Clone)]
 pub struct Loaded {
     host: Host,
-    pre: CommandPre<HostState>,
+    pre: run::CommandPre,
     path: PathBuf,
 }
 

@@ -21,7 +21,11 @@
 //!   count. For TCP, every `tcp-socket` resource: wasmtime-wasi decides its
 //!   role only after creation, so a TCP listener counts too. Over the limit,
 //!   `create-tcp-socket`, `accept` and `connect` return `new-socket-limit`
-//!   (see [`crate::sockets`] for how TCP is hooked).
+//!   (see [`crate::sockets`] for how TCP is hooked). A WASI 0.3 TCP socket
+//!   counts until its `send` and `receive` streams have let go of it too,
+//!   and a 0.3 listener's client past the limit is closed at once; over
+//!   the limit, 0.3's `create` returns `other("new-socket-limit")` (0.3
+//!   has no `new-socket-limit` code).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,6 +33,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use wasmtime::{Engine, EngineWeak, ResourceLimiter, Store, StoreContextMut, UpdateDeadline};
+
+use crate::sockets::P3Sockets;
 
 /// How often the engine's epoch advances: the unit of CPU-time accounting
 /// and the longest a guest runs before yielding to other tasks.
@@ -57,6 +63,7 @@ pub struct InstanceLimits {
     tables_in_use: usize,
     memory_denied: Option<MemoryLimitExceeded>,
     ticks_charged: u64,
+    p3_sockets: P3Sockets,
 }
 
 impl InstanceLimits {
@@ -67,6 +74,7 @@ impl InstanceLimits {
             tables_in_use: 0,
             memory_denied: None,
             ticks_charged: 0,
+            p3_sockets: P3Sockets::default(),
         }
     }
 
@@ -86,8 +94,11 @@ impl InstanceLimits {
         self.memory_denied.as_ref()
     }
 
-    /// Whether one more connection may be opened while `open` are.
+    /// Whether one more connection may be opened while `open` sockets of
+    /// the resource table (WASI 0.2 TCP, Unix) and the WASI 0.3 sockets
+    /// counted here are.
     pub fn connection_allowed(&self, open: usize) -> bool {
+        let open = open + self.p3_sockets.open();
         let allowed = self.limits.max_connections.is_none_or(|max| open < max);
         if !allowed {
             tracing::warn!(
@@ -96,6 +107,11 @@ impl InstanceLimits {
             );
         }
         allowed
+    }
+
+    /// The WASI 0.3 TCP sockets whose OS socket is open.
+    pub(crate) fn p3_sockets(&mut self) -> &mut P3Sockets {
+        &mut self.p3_sockets
     }
 
     /// Charge one epoch tick of execution; `Err` once the budget is spent.

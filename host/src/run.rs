@@ -1,14 +1,14 @@
 //! A store for one instance (arguments, environment, preopened directories,
 //! standard I/O, the policy and the limits), and running a `wasi:cli`
-//! command component in one: the guest's exit code comes back as an `i32`.
+//! command component in one, whether it exports WASI 0.2's `run` or WASI
+//! 0.3's async `run`: the guest's exit code comes back as an `i32`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use wasmtime::component::Linker;
+use wasmtime::component::{InstancePre, Linker};
 use wasmtime::{Engine, Store};
-use wasmtime_wasi::p2::bindings::CommandPre;
-use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
+use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder, p2, p3};
 
 use crate::error::Error;
 use crate::limits::{self, InstanceLimits, Limits};
@@ -39,12 +39,14 @@ pub struct RunOptions {
     pub stderr: Output,
 }
 
-/// Add everything a wasio component may import to `linker`: WASI 0.2 (with
-/// wasio's guards in front of some socket functions),
+/// Add everything a wasio component may import to `linker`: WASI 0.2 and
+/// 0.3 (with wasio's guards in front of some socket functions; a component
+/// may import both, as Rust's standard library still prints through 0.2),
 /// `wasio:streams/unix` and `wasi:tls@0.2.0-draft` (whose handshakes
 /// fail unless the host has TLS configured).
 pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
-    wasmtime_wasi::p2::add_to_linker_async(linker)?;
+    p2::add_to_linker_async(linker)?;
+    p3::add_to_linker(linker)?;
     crate::sockets::add_guards_to_linker(linker)?;
     crate::unix::add_to_linker(linker)?;
     let mut options = wasmtime_wasi_tls::p2::LinkOptions::default();
@@ -90,6 +92,28 @@ pub(crate) fn new_store(
     Ok(store)
 }
 
+/// A pre-instantiated command component, by the `wasi:cli/run` it exports.
+#[derive(Clone)]
+pub(crate) enum CommandPre {
+    /// WASI 0.2's `run`, called like any async host call.
+    P2(p2::bindings::CommandPre<HostState>),
+    /// WASI 0.3's async `run`, which runs inside the store's event loop
+    /// (`run_concurrent`) with the streams and futures it creates.
+    P3(p3::bindings::CommandPre<HostState>),
+}
+
+impl CommandPre {
+    /// Find the `run` that `pre` exports: WASI 0.3's if it has one (as
+    /// `wasmtime run` does), else WASI 0.2's; the error says that neither
+    /// is there.
+    pub(crate) fn new(pre: InstancePre<HostState>) -> wasmtime::Result<Self> {
+        match p3::bindings::CommandPre::new(pre.clone()) {
+            Ok(p3) => Ok(Self::P3(p3)),
+            Err(_) => p2::bindings::CommandPre::new(pre).map(Self::P2),
+        }
+    }
+}
+
 /// Instantiate `pre` in `store` and call its `wasi:cli/run`.
 ///
 /// The guest runs outside tokio's cooperative budget: one `wasi:io/poll`
@@ -100,12 +124,22 @@ pub(crate) fn new_store(
 /// the same way for its own synchronous calls). The epoch deadline still
 /// makes a busy guest yield to the host's other tasks.
 pub(crate) async fn run_command(
-    pre: &CommandPre<HostState>,
+    pre: &CommandPre,
     mut store: Store<HostState>,
 ) -> Result<i32, Error> {
     let outcome = tokio::task::unconstrained(async {
-        let command = pre.instantiate_async(&mut store).await?;
-        command.wasi_cli_run().call_run(&mut store).await
+        match pre {
+            CommandPre::P2(pre) => {
+                let command = pre.instantiate_async(&mut store).await?;
+                command.wasi_cli_run().call_run(&mut store).await
+            }
+            CommandPre::P3(pre) => {
+                let command = pre.instantiate_async(&mut store).await?;
+                store
+                    .run_concurrent(async |store| command.wasi_cli_run().call_run(store).await)
+                    .await?
+            }
+        }
     })
     .await;
     match outcome {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::{DynInputStream, DynOutputStream, DynPollable, TcpSocket};
-use wasmtime_wasi::sockets::WasiSocketsCtxView;
+use wasmtime_wasi::sockets::{TcpSocket as P3TcpSocket, WasiSocketsCtxView};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_tls::{WasiTlsCtx, WasiTlsCtxView, WasiTlsView};
 
@@ -79,7 +79,7 @@ impl HostState {
         let mut counts = ResourceCounts::default();
         for entry in self.table.iter_mut() {
             counts.total += 1;
-            let kind = if entry.is::<TcpSocket>() {
+            let kind = if entry.is::<TcpSocket>() || entry.is::<P3TcpSocket>() {
                 &mut counts.tcp_sockets
             } else if entry.is::<UnixSocket>() {
                 &mut counts.unix_sockets
@@ -100,9 +100,11 @@ impl HostState {
     }
 
     /// The sockets that count against the connection limit: every TCP
-    /// socket and every connected Unix socket.
+    /// socket (a WASI 0.3 one until its streams are done with it too; a 0.3
+    /// listener's clients only under a limit) and every connected Unix
+    /// socket.
     pub fn open_connections(&mut self) -> usize {
-        crate::unix::open_connections(&mut self.table)
+        crate::unix::open_connections(&mut self.table) + self.limits.p3_sockets().open()
     }
 
     /// Turn an error from instantiating or calling into the guest into an
@@ -137,6 +139,7 @@ impl fmt::Debug for HostState {
 pub struct ResourceCounts {
     /// All entries; the sum of the others.
     pub total: usize,
+    /// WASI 0.2 and 0.3 TCP sockets.
     pub tcp_sockets: usize,
     /// Connected Unix sockets.
     pub unix_sockets: usize,
@@ -186,11 +189,11 @@ impl HasLimits for HostState {
 }
 
 impl GuardedSocketsView for HostState {
-    fn guarded_sockets(&mut self) -> (WasiSocketsCtxView<'_>, &InstanceLimits, &NetworkPolicy) {
+    fn guarded_sockets(&mut self) -> (WasiSocketsCtxView<'_>, &mut InstanceLimits, &NetworkPolicy) {
         let view = WasiSocketsCtxView {
             ctx: self.wasi.sockets(),
             table: &mut self.table,
         };
-        (view, &self.limits, &self.policy)
+        (view, &mut self.limits, &self.policy)
     }
 }

@@ -17,6 +17,7 @@ mod host_limits;
 mod host_policy;
 mod hostile_peers;
 mod isolation;
+mod p3_host;
 mod python;
 mod soak;
 mod stdio;
