@@ -195,8 +195,7 @@ async fn server() -> Result<(), Failure> {
         one_writer.write(&line).map_err(failed("write"))?;
         one_writer.close();
         let handed = StreamReader::into_stream(two_reader).await.collect().await;
-        show("into-stream", &handed);
-        Ok::<_, Failure>(())
+        Ok::<_, Failure>(handed)
     };
     let clients = async {
         let connect = || tcp::open_connection("127.0.0.1".to_owned(), port, None);
@@ -208,17 +207,18 @@ async fn server() -> Result<(), Failure> {
             .map_err(failed("write"))?;
         two_writer.close();
         one_writer.write(b"served\n").map_err(failed("write"))?;
-        show(
-            "from the server",
-            &one_reader.readline().await.map_err(failed("readline"))?,
-        );
+        let echoed = one_reader.readline().await.map_err(failed("readline"))?;
         two_writer
             .wait_closed()
             .await
-            .map_err(failed("wait-closed"))
+            .map_err(failed("wait-closed"))?;
+        Ok::<_, Failure>(echoed)
     };
-    let (served, connected) = join!(serve, clients);
-    served.and(connected)?;
+    // Shown once both sides are done: they run at the same time.
+    let (handed, echoed) = join!(serve, clients);
+    let (handed, echoed) = (handed?, echoed?);
+    show("from the server", &echoed);
+    show("into-stream", &handed);
     server.close();
     server.wait_closed().await.map_err(failed("wait-closed"))?;
     println!("server: closed, serving {}", server.is_serving());

@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use tokio::io::DuplexStream;
 use tokio::task::JoinHandle;
-use wasio_host::{Host, RunOptions};
+use wasio_host::{Host, HostState, RunOptions};
+use wasmtime::Store;
+use wasmtime::component::{Component, Linker};
 use wasmtime_wasi::I32Exit;
-use wasmtime_wasi::p2::bindings::Command;
+use wasmtime_wasi::{p2, p3};
 
 use super::REPLY_TIMEOUT;
 use crate::stdio::{Capture, stdin_pipe};
@@ -58,10 +60,7 @@ impl Guest {
         let mut store = host.new_store(&options).expect("a store");
         let linker = host.linker().clone();
         let task = tokio::spawn(async move {
-            let outcome = match Command::instantiate_async(&mut store, &component, &linker).await {
-                Ok(command) => command.wasi_cli_run().call_run(&mut store).await,
-                Err(error) => Err(error),
-            };
+            let outcome = run(&mut store, &component, &linker).await;
             let result = match outcome {
                 Ok(Ok(())) => Ok(0),
                 Ok(Err(())) => Ok(1),
@@ -197,5 +196,30 @@ impl Outcome {
             self.stdout,
             self.stderr
         );
+    }
+}
+
+/// Instantiate `component` in `store` and call its `wasi:cli/run`: WASI
+/// 0.3's inside the store's event loop if it exports one, as the host
+/// does, else WASI 0.2's.
+async fn run(
+    store: &mut Store<HostState>,
+    component: &Component,
+    linker: &Linker<HostState>,
+) -> wasmtime::Result<Result<(), ()>> {
+    let pre = linker.instantiate_pre(component)?;
+    match p3::bindings::CommandPre::new(pre.clone()) {
+        Ok(pre) => {
+            let command = pre.instantiate_async(&mut *store).await?;
+            store
+                .run_concurrent(async |store| command.wasi_cli_run().call_run(store).await)
+                .await?
+        }
+        Err(_) => {
+            let command = p2::bindings::CommandPre::new(pre)?
+                .instantiate_async(&mut *store)
+                .await?;
+            command.wasi_cli_run().call_run(store).await
+        }
     }
 }

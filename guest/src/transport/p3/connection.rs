@@ -11,7 +11,8 @@
 //! protocol says so, cancelling both.
 
 use std::cell::RefCell;
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
+use std::pin::pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 
@@ -149,12 +150,17 @@ impl Connection {
         Poll::Pending
     }
 
-    /// The receiver's read brought `bytes`.
-    fn received(&self, bytes: Vec<u8>) {
-        let mut inner = self.inner.borrow_mut();
-        inner
-            .protocol
-            .received(&mut Round::new(Reason::Ready), bytes);
+    /// A read of the receiver's `round` brought `bytes`.
+    fn received(&self, round: &mut Round, bytes: Vec<u8>) {
+        self.inner.borrow_mut().protocol.received(round, bytes);
+    }
+
+    /// The size of the next read of `round`, if the round goes on (its
+    /// last read came back full, and it is under asyncio's 256 KiB).
+    fn next_read(&self, round: &Round) -> Option<usize> {
+        let inner = self.inner.borrow();
+        inner.socket.as_ref()?;
+        inner.protocol.next_read(round)
     }
 
     /// The socket's input ended: end of file, or the error that ended it.
@@ -349,6 +355,12 @@ impl Drop for Connection {
 /// The receiver: a read in flight whenever reading is wanted, until the
 /// input ends. It holds the connection weakly: a connection nobody holds
 /// goes, and cancels its receiver.
+///
+/// A read that comes back full is followed at once by reads of what the
+/// input already holds, up to asyncio's 256 KiB a round, before the task
+/// yields to a reader: so that a read sees everything that has arrived,
+/// as asyncio's does (a long line is an overrun of all of it, not of the
+/// first few KiB).
 async fn receive(connection: Weak<Connection>, mut input: StreamReader<u8>, outcome: Outcome) {
     loop {
         let size = poll_fn(|cx| match connection.upgrade() {
@@ -357,23 +369,42 @@ async fn receive(connection: Weak<Connection>, mut input: StreamReader<u8>, outc
         })
         .await;
         let Some(size) = size else { return };
-        let (result, bytes) = input.read(Vec::with_capacity(size)).await;
-        match result {
-            StreamResult::Complete(_) if bytes.is_empty() => {}
-            StreamResult::Complete(_) => match connection.upgrade() {
-                Some(connection) => connection.received(bytes),
-                None => return,
-            },
-            StreamResult::Dropped => {
-                drop(input);
-                let outcome = outcome.await;
-                if let Some(connection) = connection.upgrade() {
-                    connection.input_ended(outcome);
+        let mut round = Round::new(Reason::Ready);
+        let mut read = input.read(Vec::with_capacity(size)).await;
+        loop {
+            match read {
+                (StreamResult::Complete(_), bytes) if !bytes.is_empty() => {
+                    let Some(connection) = connection.upgrade() else {
+                        return;
+                    };
+                    connection.received(&mut round, bytes);
                 }
-                return;
+                (StreamResult::Dropped, _) => {
+                    drop(input);
+                    let outcome = outcome.await;
+                    if let Some(connection) = connection.upgrade() {
+                        connection.input_ended(outcome);
+                    }
+                    return;
+                }
+                // Nothing (more) there for now.
+                (StreamResult::Complete(_) | StreamResult::Cancelled, _) => break,
             }
-            StreamResult::Cancelled => return,
+            match connection.upgrade().and_then(|c| c.next_read(&round)) {
+                Some(size) => read = read_now(&mut input, size),
+                None => break,
+            }
         }
+    }
+}
+
+/// A read of what `input` holds now: started, and taken back (with what
+/// it got meanwhile, if anything) when it would wait.
+fn read_now(input: &mut StreamReader<u8>, size: usize) -> (StreamResult, Vec<u8>) {
+    let mut read = pin!(input.read(Vec::with_capacity(size)));
+    match read.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(done) => done,
+        Poll::Pending => read.as_mut().cancel(),
     }
 }
 
@@ -402,8 +433,16 @@ async fn send(connection: Rc<Connection>, mut output: StreamWriter<u8>, outcome:
                 }
             }
             Job::Shutdown => {
-                drop(output);
-                connection.output_ended(outcome.await);
+                // Everything written has been handed over. A zero-length
+                // write first: wasmtime 48 notices the end of a send
+                // stream that was never written to only once it has been
+                // asked for readiness. The end is not awaited (the host
+                // resolves it late or not at all for such a stream): the
+                // host shuts the socket's sending half down once it has
+                // sent what it holds.
+                let _ = output.write(Vec::new()).await;
+                drop((output, outcome));
+                connection.output_ended(Ok(()));
                 return;
             }
             Job::Stop => return,
