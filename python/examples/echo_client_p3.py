@@ -6,10 +6,11 @@
 Inside a component of the world `wasio:python/asyncio-p3` each call is one
 of `wasio:streams@0.2.0`'s async funcs, awaited directly (`wasio.p3`);
 under CPython the same code runs on asyncio's streams and prints the same
-lines, one per step: `readline`, `readuntil`, `readexactly`, an over-long
-line refused with `LimitOverrunError`, `write_eof`, `read(-1)`, end of
-file as `IncompleteReadError`, `close` and `wait_closed`. A connection
-that fails is reported in one line on stderr, with exit status 1.
+lines, one per step: `readline`, `readuntil`, `readexactly`, an
+over-long line refused with `LimitOverrunError`, a read and a send
+waiting at once (`asyncio.gather`), `write_eof`, `read(-1)`, end of file
+as `IncompleteReadError`, `close` and `wait_closed`. A connection that
+fails is reported in one line on stderr, with exit status 1.
 """
 
 import asyncio
@@ -23,6 +24,11 @@ except ImportError:  # CPython
 
 def show(step, data):
     print(f"{step}: {data!r}")
+
+
+async def send(writer, data):
+    writer.write(data)
+    await writer.drain()
 
 
 async def session(reader, writer):
@@ -49,6 +55,10 @@ async def session(reader, writer):
         skipped = await reader.readexactly(error.consumed + 1)
         print(f"readexactly: skipped {len(skipped)} bytes")
     show("readline", await reader.readline())
+
+    # Two calls waiting at once: the read waits before the line is sent.
+    line, _ = await asyncio.gather(reader.readline(), send(writer, b"together\n"))
+    show("gather(readline, drain)", line)
 
     writer.write(b"last words\n")
     writer.write_eof()
