@@ -47,6 +47,7 @@ async def open_connection(host, port, *, limit=None):
     connected to `host`:`port`. `limit` is the reader's (default 64 KiB)."""
     options = None
     if limit is not None:
+        # The limit, then the nine other options at their defaults.
         options = wasio_streams_types.ConnectOptions(
             limit, None, None, None, None, None, None, None, None, None
         )
