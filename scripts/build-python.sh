@@ -7,12 +7,16 @@
 #                                  (stock wasmtime CLI)
 #   dist/python-asyncio-unix.wasm  world wasio:python/asyncio-unix plugged
 #                                  with wasio.wasm: for `wasio run`
+#   dist/python-asyncio-p3.wasm    world wasio:python/asyncio-p3 (WASI 0.3,
+#                                  python/wit/p3) plugged with
+#                                  wasio-p3.wasm: stock wasmtime CLI
 #
-# Each holds python/wasio, the programs in python/examples and the ported
-# tests in python/tests; its first argument names the module to run
-# (`echo_server`, `echo_client`, `test_streams`). componentize-py takes
-# about a minute per component, so a build is skipped while its inputs are
-# unchanged.
+# The first two hold python/wasio, the programs in python/examples and the
+# ported tests in python/tests; the third python/wasio and
+# echo_client_p3.py. A component's first argument names the module to run
+# (`echo_server`, `echo_client`, `test_streams`; `echo_client_p3`).
+# componentize-py takes about a minute per component, so a build is
+# skipped while its inputs are unchanged.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,28 +32,38 @@ cp python/wit/*.wit "$work/wit/"
 cp wit/*.wit "$work/wit/deps/wasio-streams/"
 cp -r wit/deps/. "$work/wit/deps/"
 
-# The `wasi:cli/run` export: runs the program named by the first argument.
+# The WASI 0.3 world: python/wit/p3 plus the 0.3 contract (wit-p3), whose
+# deps include the wasi:cli the run export needs.
+rm -rf "$work/p3"
+mkdir -p "$work/p3/wit/deps/wasio-streams"
+cp python/wit/p3/*.wit "$work/p3/wit/"
+cp wit-p3/*.wit "$work/p3/wit/deps/wasio-streams/"
+cp -r wit-p3/deps/. "$work/p3/wit/deps/"
+
+# The `wasi:cli/run` exports: run the program named by the first argument.
 python3 scripts/python-app.py "$work/app.py" python/examples/echo_server.py \
   python/examples/echo_client.py python/tests/test_streams.py
+python3 scripts/python-app.py --async "$work/p3/app.py" python/examples/echo_client_p3.py
 
-stamp_of() { # world plug
+stamp_of() { # world plug app-dir
   {
     "$tools/componentize-py" --version
-    sha256sum "$2" "$work/app.py" scripts/python-app.py
+    sha256sum "$2" scripts/python-app.py
+    find "$3/app.py" "$3/wit" -type f | sort | xargs sha256sum
     find python -name '*.py' -o -name '*.wit' | sort | xargs sha256sum
     echo "$1"
   } | sha256sum | cut -d' ' -f1
 }
 
-build() { # world plug output
-  local world=$1 plug=$2 out=$3
+build() { # world plug output [app-dir]
+  local world=$1 plug=$2 out=$3 app=${4:-$work}
   local stamp
-  stamp=$(stamp_of "$world" "$plug")
+  stamp=$(stamp_of "$world" "$plug" "$app")
   if [ -f "dist/$out" ] && [ "$(cat "$work/$out.stamp" 2>/dev/null)" = "$stamp" ]; then
     return
   fi
-  "$tools/componentize-py" --quiet -d "$work/wit" -w "$world" componentize \
-    -p "$work" -p python -p python/examples -p python/tests \
+  "$tools/componentize-py" --quiet -d "$app/wit" -w "$world" componentize \
+    -p "$app" -p python -p python/examples -p python/tests \
     app -o "$work/$out.unplugged"
   target/tool/wasio-plug --plug "$plug" "$work/$out.unplugged" -o "dist/$out"
   "$tools/wasm-tools" validate "dist/$out"
@@ -58,7 +72,8 @@ build() { # world plug output
 
 build wasio:python/asyncio@0.1.0 dist/wasio-tcp.wasm python-asyncio.wasm
 build wasio:python/asyncio-unix@0.1.0 dist/wasio.wasm python-asyncio-unix.wasm
+build wasio:python/asyncio-p3@0.2.0 dist/wasio-p3.wasm python-asyncio-p3.wasm "$work/p3"
 
-for wasm in dist/python-asyncio.wasm dist/python-asyncio-unix.wasm; do
+for wasm in dist/python-asyncio.wasm dist/python-asyncio-unix.wasm dist/python-asyncio-p3.wasm; do
   printf 'build: %-32s %9d bytes\n' "$wasm" "$(stat -c %s "$wasm")"
 done

@@ -3,7 +3,8 @@
 # pinned `wasip2` crate (its version names the WASI release it carries),
 # and `wasi:tls@0.2.0-draft` from the pinned `wasmtime-wasi-tls` crate (the
 # draft the host implements; TLS builds only); and the WASI 0.3 packages
-# of the 0.3 contract into wit-p3/deps, from the pinned `wasip3` crate.
+# of the 0.3 contract into wit-p3/deps, from the pinned `wasip3` crate,
+# with `wasi:cli` (and what it uses) for consumers that export its `run`.
 #
 #   scripts/vendor-wit.sh          re-vendor
 #   scripts/vendor-wit.sh --check  fail if wit/deps or wit-p3/deps drifted
@@ -15,7 +16,7 @@ WASI_VERSION="0.2.12"
 PACKAGES=(cli clocks filesystem io random sockets)
 WASIP3_VERSION="0.10.0+wasi-0.3.2"
 WASI_P3_VERSION="0.3.2"
-P3_PACKAGES=(clocks sockets)
+P3_PACKAGES=(cli clocks filesystem random sockets)
 WASI_TLS_CRATE="wasmtime-wasi-tls-48.0.8"
 
 root=$(cd "$(dirname "$0")/.." && pwd)

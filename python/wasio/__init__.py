@@ -17,6 +17,10 @@ or, without changing `asyncio`, `wasio.run(main())` with the functions of
 this module. Exceptions are asyncio's own (`IncompleteReadError`,
 `LimitOverrunError`) and the built-in `OSError` subclasses
 (`ConnectionResetError`, `ConnectionRefusedError`, `TimeoutError`, ...).
+
+Over WASI 0.3 (the world `wasio:python/asyncio-p3`, which imports
+`wasio:streams@0.2.0`) there is no event loop to install: `wasio.p3`'s
+`open_connection` and streams are awaited on componentize-py's own loop.
 """
 
 import asyncio

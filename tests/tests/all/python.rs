@@ -5,6 +5,13 @@
 //! `dist/python-asyncio-unix.wasm` under `wasio run`), talking to native
 //! CPython peers and to each other; and CPython's `test_streams.py` cases
 //! ported in `python/tests` pass in both.
+//!
+//! Over WASI 0.3: `python/examples/echo_client_p3.py` in
+//! `dist/python-asyncio-p3.wasm` (world `wasio:python/asyncio-p3`, which
+//! awaits `wasio:streams@0.2.0`'s async funcs from an async
+//! `wasi:cli/run@0.3.2`, plugged into `wasio-p3.wasm`) under the stock CLI
+//! prints the same session as under CPython, against a native line-echo
+//! peer.
 
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
@@ -15,6 +22,7 @@ use tokio::process::{Child, ChildStdout, Command};
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
 use wasio_tests::made_by;
+use wasio_tests::peers::{self, Behaviour};
 
 /// How long one test may take: a first run compiles the 20 MB component.
 const DEADLINE: Duration = Duration::from_secs(600);
@@ -64,6 +72,18 @@ fn wasio_run(unix_dir: &Path, module: &str, args: &[&str]) -> Command {
         .args(["--max-memory", "1G"])
         .arg(made_by("dist/python-asyncio-unix.wasm", "make build"))
         .arg(module)
+        .args(args);
+    piped(command)
+}
+
+/// `wasmtime run -S inherit-network dist/python-asyncio-p3.wasm
+/// echo_client_p3 ARGS...`: the WASI 0.3 component.
+fn stock_cli_p3(args: &[&str]) -> Command {
+    let mut command = Command::new(made_by(".tools/bin/wasmtime", "make setup"));
+    command
+        .args(["run", "-S", "inherit-network"])
+        .arg(made_by("dist/python-asyncio-p3.wasm", "make build"))
+        .arg("echo_client_p3")
         .args(args);
     piped(command)
 }
@@ -329,6 +349,98 @@ async fn wasio_run_passes_the_ported_test_streams_with_unix_sockets() {
             stdout.contains(" passed, 0 failed, 0 skipped"),
             "{stdout}\n{stderr}"
         );
+    })
+    .await;
+}
+
+/// What `echo_client_p3` prints for its session with a line-echo peer,
+/// under CPython's asyncio and over wasio's WASI 0.3 contract alike.
+const P3_SESSION: &str = concat!(
+    "readline: b'first line\\n'\n",
+    "readline: b'second line\\n'\n",
+    "readuntil: b'key='\n",
+    "readuntil: b'value;'\n",
+    "readexactly: b'1234'\n",
+    "readline: b'5678\\n'\n",
+    "readuntil: LimitOverrunError, consumed 200\n",
+    "readexactly: skipped 201 bytes\n",
+    "readline: b'after\\n'\n",
+    "gather(readline, drain): b'together\\n'\n",
+    "read(-1): b'last words\\n'\n",
+    "at_eof: True\n",
+    "readexactly: IncompleteReadError, partial b'', expected 4\n",
+    "closed\n",
+);
+
+/// Run the command `command` makes for a native line-echo peer's port;
+/// assert it printed `P3_SESSION` and nothing on stderr.
+async fn assert_p3_session(command: impl FnOnce(&str) -> Command) {
+    let peer = peers::tcp("127.0.0.1", Behaviour::LineEcho).await.unwrap();
+    let (status, stdout, stderr) = run(command(&peer.port().to_string())).await;
+    assert!(
+        status.success(),
+        "echo_client_p3: {status}\n{stdout}\n{stderr}"
+    );
+    assert_eq!(stdout, P3_SESSION);
+    assert_eq!(stderr, "");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cpython_runs_the_p3_session_on_asyncio() {
+    within(assert_p3_session(|port| {
+        cpython("examples/echo_client_p3.py", &["127.0.0.1", port])
+    }))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_cli_python_p3_client_awaits_every_call_of_its_session() {
+    within(assert_p3_session(|port| stock_cli_p3(&["127.0.0.1", port]))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_cli_python_p3_client_reports_a_refused_connection_in_one_line() {
+    within(async {
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let port = closed.port().to_string();
+        let (status, stdout, stderr) = run(stock_cli_p3(&["127.0.0.1", &port])).await;
+        assert!(!status.success(), "{stdout}");
+        assert_eq!(stdout, "");
+        assert_eq!(
+            stderr,
+            format!(
+                "echo_client_p3: cannot connect to 127.0.0.1:{port}: \
+                 ConnectionRefusedError: Connection refused\n"
+            )
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_p3_component_imports_only_wasi_and_exports_the_0_3_run() {
+    within(async {
+        let output = std::process::Command::new(made_by(".tools/bin/wasm-tools", "make setup"))
+            .args(["component", "wit"])
+            .arg(made_by("dist/python-asyncio-p3.wasm", "make build"))
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        let wit = String::from_utf8(output.stdout).unwrap();
+        let lines: Vec<&str> = wit.lines().map(str::trim).collect();
+        let imports: Vec<&&str> = lines.iter().filter(|l| l.starts_with("import ")).collect();
+        for import in &imports {
+            assert!(import.starts_with("import wasi:"), "{import}");
+        }
+        assert!(
+            imports.contains(&&"import wasi:sockets/types@0.3.2;"),
+            "{imports:?}"
+        );
+        assert!(lines.contains(&"export wasi:cli/run@0.3.2;"), "{wit}");
     })
     .await;
 }
