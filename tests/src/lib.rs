@@ -29,21 +29,26 @@ pub async fn on_wasi_0_3<F: Future>(test: F) -> F::Output {
     WASI_0_3.scope((), test).await
 }
 
+/// Whether the test runs within [`on_wasi_0_3`].
+pub fn running_on_wasi_0_3() -> bool {
+    WASI_0_3.try_with(|()| ()).is_ok()
+}
+
 /// The name in `dist/` of the command component `name` (`wcat.wasm`):
 /// within [`on_wasi_0_3`], its WASI 0.3 build (`wcat-p3.wasm`).
 pub fn dist_command(name: &str) -> String {
-    match WASI_0_3.try_with(|()| ()) {
-        Ok(()) => name.replace(".wasm", "-p3.wasm"),
-        Err(_) => name.to_owned(),
+    match running_on_wasi_0_3() {
+        true => name.replace(".wasm", "-p3.wasm"),
+        false => name.to_owned(),
     }
 }
 
 /// The path of one artifact (`wasio-tcp.wasm`, `client_lines.wasm`, ...):
 /// its WASI 0.3 build within [`on_wasi_0_3`].
 pub fn artifact(name: &str) -> PathBuf {
-    let path = match WASI_0_3.try_with(|()| ()) {
-        Ok(()) => artifacts().join("wasi-0.3").join(name),
-        Err(_) => artifacts().join(name),
+    let path = match running_on_wasi_0_3() {
+        true => artifacts().join("wasi-0.3").join(name),
+        false => artifacts().join(name),
     };
     assert!(path.exists(), "{} was not built", path.display());
     path

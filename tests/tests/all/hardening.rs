@@ -381,7 +381,12 @@ async fn echo_server_connection_limit(transport: Transport) {
         let refused = server.endpoint.connect().await.expect("connect");
         assert_refused(refused).await;
     }
-    server.guest.stderr_line(&["connection limit"]).await;
+    // A WASI 0.2 guest's accept fails with `new-socket-limit`, which
+    // echo-server reports; under WASI 0.3 the host closes such a client as
+    // it hands it over, and the guest never sees it.
+    if !wasio_tests::running_on_wasi_0_3() {
+        server.guest.stderr_line(&["connection limit"]).await;
+    }
     served.exchanges("still served", 10).await;
 
     // One idle client leaves; its slot goes to the next client once the
