@@ -29,8 +29,8 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use wasio_host::{Host, HostConfig, HostState, NetworkPolicy, RunOptions, Stdin, StdinReader};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{CallHook, Config, Engine, ProfilingStrategy, Store};
-use wasmtime_wasi::p2::bindings::Command;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{p2, p3};
 
 use crate::serve::ServeArgs;
 
@@ -149,13 +149,29 @@ fn wt<T>(result: wasmtime::Result<T>) -> anyhow::Result<T> {
     result.map_err(|error| anyhow::anyhow!("{error:?}"))
 }
 
-async fn run_command<T: WasiView + 'static>(
+/// Instantiate `component` and call its `wasi:cli/run`: WASI 0.3's inside
+/// the store's event loop if it exports one (as the host does), else WASI
+/// 0.2's.
+async fn run_command<T: WasiView + Send + 'static>(
     store: &mut Store<T>,
     component: &Component,
     linker: &Linker<T>,
 ) -> anyhow::Result<()> {
-    let command = wt(Command::instantiate_async(&mut *store, component, linker).await)?;
-    match command.wasi_cli_run().call_run(&mut *store).await {
+    let pre = wt(linker.instantiate_pre(component))?;
+    let outcome = match p3::bindings::CommandPre::new(pre.clone()) {
+        Ok(pre) => {
+            let command = wt(pre.instantiate_async(&mut *store).await)?;
+            wt(store
+                .run_concurrent(async |store| command.wasi_cli_run().call_run(store).await)
+                .await)?
+        }
+        Err(_) => {
+            let pre = wt(p2::bindings::CommandPre::new(pre))?;
+            let command = wt(pre.instantiate_async(&mut *store).await)?;
+            command.wasi_cli_run().call_run(&mut *store).await
+        }
+    };
+    match outcome {
         Ok(Ok(())) => Ok(()),
         Ok(Err(())) => anyhow::bail!("the guest failed"),
         Err(error) => wt(Err(error)),
@@ -234,7 +250,7 @@ async fn run_profiled(
         .profiler(ProfilingStrategy::PerfMap);
     let engine = wt(Engine::new(&config))?;
     let mut linker = Linker::new(&engine);
-    wt(wasmtime_wasi::p2::add_to_linker_async(&mut linker))?;
+    wt(p2::add_to_linker_async(&mut linker))?;
     wt(wasio_host::unix::add_to_linker(&mut linker))?;
     let policy = policy(unix.as_deref())?;
     let mut builder = WasiCtxBuilder::new();
