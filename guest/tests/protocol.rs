@@ -103,9 +103,9 @@ proptest! {
                 Step::Ready => round(&mut protocol, &mut socket, Reason::Ready),
                 Step::OnDemand => round(&mut protocol, &mut socket, Reason::OnDemand),
                 Step::Read(n) => match protocol.reader_mut().read(n as i64) {
-                    std::task::Poll::Ready(result) => read.extend(result.unwrap()),
+                    Poll::Ready(result) => read.extend(result.unwrap()),
                     // The transport tells the protocol a caller waits.
-                    std::task::Poll::Pending => protocol.waiting(),
+                    Poll::Pending => protocol.waiting(),
                 },
             }
             // Reading ahead never holds more than twice the limit plus one
@@ -118,11 +118,11 @@ proptest! {
         for attempt in 0.. {
             prop_assert!(attempt < 10_000, "the stream never ends");
             match protocol.reader_mut().read(-1) {
-                std::task::Poll::Ready(result) => {
+                Poll::Ready(result) => {
                     read.extend(result.unwrap());
                     break;
                 }
-                std::task::Poll::Pending => {
+                Poll::Pending => {
                     protocol.waiting();
                     round(&mut protocol, &mut socket, Reason::OnDemand);
                 }
