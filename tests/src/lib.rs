@@ -124,3 +124,59 @@ pub async fn within<T>(body: impl Future<Output = T>) -> T {
 pub fn target(addr: SocketAddr) -> String {
     addr.to_string()
 }
+
+/// What a component imports and exports, as `wasm-tools component wit`
+/// prints it: the interfaces it names (`wasi:cli/run@0.3.2`), not those it
+/// defines inline.
+#[derive(Debug)]
+pub struct ComponentWorld {
+    pub imports: Vec<String>,
+    pub exports: Vec<String>,
+}
+
+impl ComponentWorld {
+    /// The world of the component at `path`, read with the pinned
+    /// `wasm-tools`.
+    pub fn of(path: &Path) -> Self {
+        let output = std::process::Command::new(made_by(".tools/bin/wasm-tools", "make setup"))
+            .args(["component", "wit"])
+            .arg(path)
+            .output()
+            .expect("run wasm-tools");
+        assert!(
+            output.status.success(),
+            "wasm-tools component wit {}",
+            path.display()
+        );
+        let wit = String::from_utf8(output.stdout).expect("UTF-8 WIT");
+        let items = |keyword: &str| -> Vec<String> {
+            wit.lines()
+                .filter_map(|line| line.trim().strip_prefix(keyword)?.strip_suffix(';'))
+                .map(str::to_owned)
+                .collect()
+        };
+        Self {
+            imports: items("import "),
+            exports: items("export "),
+        }
+    }
+
+    /// Check that it imports nothing but WASI, `wanted` among it.
+    pub fn assert_imports_only_wasi_with(&self, wanted: &str) {
+        assert!(!self.imports.is_empty());
+        for import in &self.imports {
+            assert!(import.starts_with("wasi:"), "{import}");
+        }
+        assert!(
+            self.imports.iter().any(|i| i == wanted),
+            "{:?}",
+            self.imports
+        );
+    }
+}
+
+/// A loopback TCP port that nothing listens on (for now).
+pub async fn closed_port() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap().port()
+}

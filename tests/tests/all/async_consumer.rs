@@ -10,7 +10,7 @@ use std::process::{Output, Stdio};
 use tokio::process::Command;
 use tokio::time::timeout;
 use wasio_tests::peers::{self, Behaviour};
-use wasio_tests::{PROCESS_TIMEOUT, made_by, within};
+use wasio_tests::{ComponentWorld, PROCESS_TIMEOUT, closed_port, made_by, within};
 
 /// What the example prints for its session with a line-echo peer.
 const SESSION: &str = concat!(
@@ -57,23 +57,9 @@ async fn async_client(args: &[&str]) -> Output {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn composed_async_client_imports_only_wasi_and_exports_the_0_3_run() {
     within(async {
-        let output = std::process::Command::new(made_by(".tools/bin/wasm-tools", "make setup"))
-            .args(["component", "wit"])
-            .arg(composed())
-            .output()
-            .unwrap();
-        assert!(output.status.success());
-        let wit = String::from_utf8(output.stdout).unwrap();
-        let lines: Vec<&str> = wit.lines().map(str::trim).collect();
-        let imports: Vec<&&str> = lines.iter().filter(|l| l.starts_with("import ")).collect();
-        for import in &imports {
-            assert!(import.starts_with("import wasi:"), "{import}");
-        }
-        assert!(
-            imports.contains(&&"import wasi:sockets/types@0.3.2;"),
-            "{imports:?}"
-        );
-        assert!(lines.contains(&"export wasi:cli/run@0.3.2;"), "{wit}");
+        let world = ComponentWorld::of(&composed());
+        world.assert_imports_only_wasi_with("wasi:sockets/types@0.3.2");
+        assert_eq!(world.exports, ["wasi:cli/run@0.3.2"]);
     })
     .await;
 }
@@ -94,12 +80,7 @@ async fn composed_async_client_awaits_every_call_of_its_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn composed_async_client_reports_a_refused_connection_in_one_line() {
     within(async {
-        let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        let output = async_client(&["127.0.0.1", &closed.port().to_string()]).await;
+        let output = async_client(&["127.0.0.1", &closed_port().await.to_string()]).await;
         assert!(!output.status.success());
         assert_eq!(output.stdout, b"");
         assert_eq!(

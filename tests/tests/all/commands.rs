@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use wasio_host::{Host, Output, RunOptions, Stdin};
 use wasio_tests::peers::{self, Behaviour};
 use wasio_tests::stdio::{Capture, stdin_pipe};
-use wasio_tests::{artifact, loopback_host, within};
+use wasio_tests::{artifact, closed_port, loopback_host, within};
 
 use crate::support::on_wasi_0_2_and_0_3;
 
@@ -252,16 +252,12 @@ async fn wcat_copies_stdin_to_the_peer_and_the_reply_to_stdout() {
 
 async fn wcat_reports_a_refused_connection_in_one_line() {
     within(async {
-        let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap()
-            .local_addr()
-            .unwrap();
+        let closed = closed_port().await;
         let host = loopback_host(None);
         let program = host.load(artifact("wcat.wasm")).expect("load wcat");
         let stderr = Capture::new();
         let options = RunOptions {
-            args: vec!["wcat".into(), "127.0.0.1".into(), closed.port().to_string()],
+            args: vec!["wcat".into(), "127.0.0.1".into(), closed.to_string()],
             stdin: Stdin::Null,
             stdout: Output::Null,
             stderr: stderr.output(),
@@ -272,7 +268,7 @@ async fn wcat_reports_a_refused_connection_in_one_line() {
             stderr.text(),
             format!(
                 "wcat: cannot connect to 127.0.0.1:{}: connection refused\n",
-                closed.port()
+                closed
             )
         );
     })

@@ -13,7 +13,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
 use tokio::time::{sleep, timeout};
-use wasio_tests::{PROCESS_TIMEOUT, made_by, within};
+use wasio_tests::{ComponentWorld, PROCESS_TIMEOUT, made_by, within};
 
 use crate::support;
 
@@ -147,26 +147,7 @@ async fn reply_to(redis: &Redis, args: &[&str]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn composed_component_imports_only_wasi() {
     within(async {
-        let output = std::process::Command::new(made_by(".tools/bin/wasm-tools", "make setup"))
-            .args(["component", "wit"])
-            .arg(composed())
-            .output()
-            .unwrap();
-        assert!(output.status.success());
-        let wit = String::from_utf8(output.stdout).unwrap();
-        let imports: Vec<&str> = wit
-            .lines()
-            .map(str::trim)
-            .filter(|line| line.starts_with("import "))
-            .collect();
-        assert!(!imports.is_empty());
-        for import in &imports {
-            assert!(import.starts_with("import wasi:"), "{import}");
-        }
-        assert!(
-            imports.contains(&"import wasi:sockets/tcp@0.2.12;"),
-            "{imports:?}"
-        );
+        ComponentWorld::of(&composed()).assert_imports_only_wasi_with("wasi:sockets/tcp@0.2.12");
     })
     .await;
 }

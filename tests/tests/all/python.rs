@@ -21,8 +21,8 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio::process::{Child, ChildStdout, Command};
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
-use wasio_tests::made_by;
 use wasio_tests::peers::{self, Behaviour};
+use wasio_tests::{ComponentWorld, closed_port, made_by};
 
 /// How long one test may take: a first run compiles the 20 MB component.
 const DEADLINE: Duration = Duration::from_secs(600);
@@ -401,12 +401,7 @@ async fn stock_cli_python_p3_client_awaits_every_call_of_its_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stock_cli_python_p3_client_reports_a_refused_connection_in_one_line() {
     within(async {
-        let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        let port = closed.port().to_string();
+        let port = closed_port().await.to_string();
         let (status, stdout, stderr) = run(stock_cli_p3(&["127.0.0.1", &port])).await;
         assert!(!status.success(), "{stdout}");
         assert_eq!(stdout, "");
@@ -424,23 +419,9 @@ async fn stock_cli_python_p3_client_reports_a_refused_connection_in_one_line() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_p3_component_imports_only_wasi_and_exports_the_0_3_run() {
     within(async {
-        let output = std::process::Command::new(made_by(".tools/bin/wasm-tools", "make setup"))
-            .args(["component", "wit"])
-            .arg(made_by("dist/python-asyncio-p3.wasm", "make build"))
-            .output()
-            .unwrap();
-        assert!(output.status.success());
-        let wit = String::from_utf8(output.stdout).unwrap();
-        let lines: Vec<&str> = wit.lines().map(str::trim).collect();
-        let imports: Vec<&&str> = lines.iter().filter(|l| l.starts_with("import ")).collect();
-        for import in &imports {
-            assert!(import.starts_with("import wasi:"), "{import}");
-        }
-        assert!(
-            imports.contains(&&"import wasi:sockets/types@0.3.2;"),
-            "{imports:?}"
-        );
-        assert!(lines.contains(&"export wasi:cli/run@0.3.2;"), "{wit}");
+        let world = ComponentWorld::of(&made_by("dist/python-asyncio-p3.wasm", "make build"));
+        world.assert_imports_only_wasi_with("wasi:sockets/types@0.3.2");
+        assert_eq!(world.exports, ["wasi:cli/run@0.3.2"]);
     })
     .await;
 }

@@ -11,12 +11,12 @@ use std::path::Path;
 use std::process::{ExitStatus, Output, Stdio};
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream, UnixStream};
+use tokio::net::{TcpStream, UnixStream};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
 use wasio_tests::peers::{self, Behaviour};
-use wasio_tests::{PROCESS_TIMEOUT, dist_command, made_by, within};
+use wasio_tests::{PROCESS_TIMEOUT, closed_port, dist_command, made_by, within};
 
 use crate::support::on_wasi_0_2_and_0_3;
 
@@ -166,12 +166,6 @@ fn varied_input() -> Vec<u8> {
     }
     input.extend_from_slice(b"no newline at the end");
     input
-}
-
-/// A loopback port that nothing listens on.
-async fn closed_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    listener.local_addr().unwrap().port()
 }
 
 fn stderr_text(output: &Output) -> String {
