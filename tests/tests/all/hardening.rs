@@ -218,9 +218,16 @@ async fn echo_server_long_line(transport: Transport) {
     );
     // The buffered bytes stay below the limit plus one read; the buffer's
     // capacity doubles past them, and the allocator needs the old and the
-    // new block while it grows.
+    // new block while it grows. Over WASI 0.3 the receiver reads on in the
+    // background up to the pause at twice the limit, with a read in flight
+    // besides: measured 7.3 MiB under the 1 MiB limit (against 2.9 MiB over
+    // WASI 0.2), so the bound there is 8 times the limit.
+    let bound = match wasio_tests::running_on_wasi_0_3() {
+        true => 8 * LARGE_LIMIT,
+        false => 6 * LARGE_LIMIT,
+    };
     assert!(
-        large_growth <= 6 * LARGE_LIMIT,
+        large_growth <= bound,
         "a 100 MiB line took {large_growth} bytes more under a {LARGE_LIMIT}-byte limit"
     );
 }

@@ -150,17 +150,28 @@ impl Connection {
         Poll::Pending
     }
 
-    /// A read of the receiver's `round` brought `bytes`.
-    fn received(&self, round: &mut Round, bytes: Vec<u8>) {
+    /// A read of the receiver's `round` brought `bytes`. The reader keeps
+    /// the buffer they came in, which was allocated for a whole read: one
+    /// mostly empty is shrunk first, so that what the reader holds in
+    /// memory stays close to what it holds in bytes (its limit is on the
+    /// latter).
+    fn received(&self, round: &mut Round, mut bytes: Vec<u8>) {
+        if bytes.capacity() > 2 * bytes.len() {
+            bytes.shrink_to_fit();
+        }
         self.inner.borrow_mut().protocol.received(round, bytes);
     }
 
     /// The size of the next read of `round`, if the round goes on (its
-    /// last read came back full, and it is under asyncio's 256 KiB).
+    /// last read came back full, it is under asyncio's 256 KiB, and
+    /// reading has not paused meanwhile).
     fn next_read(&self, round: &Round) -> Option<usize> {
         let inner = self.inner.borrow();
         inner.socket.as_ref()?;
-        inner.protocol.next_read(round)
+        match inner.protocol.wants_read() {
+            true => inner.protocol.next_read(round),
+            false => None,
+        }
     }
 
     /// The socket's input ended: end of file, or the error that ended it.
