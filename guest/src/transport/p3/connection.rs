@@ -163,15 +163,13 @@ impl Connection {
     }
 
     /// The size of the next read of `round`, if the round goes on (its
-    /// last read came back full, it is under asyncio's 256 KiB, and
-    /// reading has not paused meanwhile).
+    /// last read came back full, and it is under asyncio's 256 KiB: like
+    /// asyncio's one `recv`, a round is not cut short where reading
+    /// pauses, which is looked at between rounds).
     fn next_read(&self, round: &Round) -> Option<usize> {
         let inner = self.inner.borrow();
         inner.socket.as_ref()?;
-        match inner.protocol.wants_read() {
-            true => inner.protocol.next_read(round),
-            false => None,
-        }
+        inner.protocol.next_read(round)
     }
 
     /// The socket's input ended: end of file, or the error that ended it.
