@@ -180,3 +180,24 @@ pub async fn closed_port() -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     listener.local_addr().unwrap().port()
 }
+
+/// Run `component` under the pinned stock `wasmtime` CLI with the host's
+/// network (`wasmtime run -S inherit-network COMPONENT ARGS...`), nothing
+/// on its input, to its end within [`PROCESS_TIMEOUT`]; its output.
+pub async fn stock_cli_output(component: &Path, args: &[&str]) -> std::process::Output {
+    let child = tokio::process::Command::new(made_by(".tools/bin/wasmtime", "make setup"))
+        .args(["run", "-S", "inherit-network"])
+        .arg(component)
+        .args(args)
+        .env("RUST_BACKTRACE", "0")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start wasmtime");
+    tokio::time::timeout(PROCESS_TIMEOUT, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("{} did not finish in time", component.display()))
+        .expect("wait for wasmtime")
+}

@@ -5,12 +5,10 @@
 //! default, against a native line-echo peer.
 
 use std::path::PathBuf;
-use std::process::{Output, Stdio};
+use std::process::Output;
 
-use tokio::process::Command;
-use tokio::time::timeout;
 use wasio_tests::peers::{self, Behaviour};
-use wasio_tests::{ComponentWorld, PROCESS_TIMEOUT, closed_port, made_by, within};
+use wasio_tests::{ComponentWorld, closed_port, made_by, stock_cli_output, within};
 
 /// What the example prints for its session with a line-echo peer.
 const SESSION: &str = concat!(
@@ -37,21 +35,7 @@ fn composed() -> PathBuf {
 
 /// `wasmtime run -S inherit-network dist/async-client.composed.wasm ARGS...`.
 async fn async_client(args: &[&str]) -> Output {
-    let child = Command::new(made_by(".tools/bin/wasmtime", "make setup"))
-        .args(["run", "-S", "inherit-network"])
-        .arg(composed())
-        .args(args)
-        .env("RUST_BACKTRACE", "0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start wasmtime");
-    timeout(PROCESS_TIMEOUT, child.wait_with_output())
-        .await
-        .expect("async-client did not finish in time")
-        .unwrap()
+    stock_cli_output(&composed(), args).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

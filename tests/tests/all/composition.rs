@@ -12,8 +12,8 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
-use tokio::time::{sleep, timeout};
-use wasio_tests::{ComponentWorld, PROCESS_TIMEOUT, made_by, within};
+use tokio::time::sleep;
+use wasio_tests::{ComponentWorld, PROCESS_TIMEOUT, made_by, stock_cli_output, within};
 
 use crate::support;
 
@@ -117,21 +117,7 @@ async fn call(stream: &mut TcpStream, args: &[&[u8]]) -> Vec<u8> {
 /// `wasmtime run -S inherit-network dist/redis-client.composed.wasm ARGS...`
 /// with the pinned stock CLI.
 async fn redis_client(args: &[&str]) -> Output {
-    let child = Command::new(made_by(".tools/bin/wasmtime", "make setup"))
-        .args(["run", "-S", "inherit-network"])
-        .arg(composed())
-        .args(args)
-        .env("RUST_BACKTRACE", "0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start wasmtime");
-    timeout(PROCESS_TIMEOUT, child.wait_with_output())
-        .await
-        .expect("redis-client did not finish in time")
-        .unwrap()
+    stock_cli_output(&composed(), args).await
 }
 
 /// Run the client with `args`; its standard output, expecting success.
