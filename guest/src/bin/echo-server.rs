@@ -1,7 +1,7 @@
 //! echo-server: a line echo server on wasio's `start_server`.
 //!
 //! ```text
-//! echo-server [--listen HOST:PORT]... [--unix PATH] [--limit N] [--max-clients N] [--stop-on-eof]
+//! echo-server [--listen HOST:PORT]... [--unix PATH] [--limit N] [--backlog N] [--max-clients N] [--stop-on-eof]
 //! ```
 //!
 //! Prints `listening on ADDR` once per bound address when ready, echoes each
@@ -12,7 +12,9 @@
 //! server started in the background without one serves on). A line longer
 //! than the limit gets asyncio's treatment (`readline` discards it with a
 //! limit-overrun error): the client gets one error line for it and the
-//! connection goes on with the next line.
+//! connection goes on with the next line. `--backlog` sizes the listen
+//! queue (asyncio's default, 100, unless given): raise it for thousands of
+//! clients connecting at once.
 
 use std::cell::{Cell, RefCell};
 use std::future::{Future, poll_fn};
@@ -24,12 +26,13 @@ use std::time::Duration;
 use wasio::{Error, Server, ServerOptions, StreamLimits, StreamReader, StreamWriter};
 
 const USAGE: &str = "usage: echo-server [--listen HOST:PORT]... [--unix PATH] [--limit N] \
-     [--max-clients N] [--stop-on-eof]";
+     [--backlog N] [--max-clients N] [--stop-on-eof]";
 
 struct Args {
     listen: Vec<String>,
     unix: Option<String>,
     limit: Option<usize>,
+    backlog: Option<u32>,
     max_clients: Option<usize>,
     stop_on_eof: bool,
 }
@@ -39,6 +42,7 @@ fn parse_args() -> Result<Args, String> {
         listen: Vec::new(),
         unix: None,
         limit: None,
+        backlog: None,
         max_clients: None,
         stop_on_eof: false,
     };
@@ -49,6 +53,9 @@ fn parse_args() -> Result<Args, String> {
             "--listen" => args.listen.push(value()?),
             "--unix" => args.unix = Some(value()?),
             "--limit" => args.limit = Some(value()?.parse().map_err(|e| format!("--limit: {e}"))?),
+            "--backlog" => {
+                args.backlog = Some(value()?.parse().map_err(|e| format!("--backlog: {e}"))?);
+            }
             "--max-clients" => {
                 args.max_clients = Some(
                     value()?
@@ -178,6 +185,7 @@ async fn serve(args: Args) -> Result<(), String> {
             limit: args.limit,
             ..StreamLimits::default()
         },
+        backlog: args.backlog,
         ..ServerOptions::default()
     };
     let enough = Rc::new(Signal::default());

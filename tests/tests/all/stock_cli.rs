@@ -5,7 +5,8 @@
 //! native tokio peers; the TCP tests also run the WASI 0.3 builds
 //! (`dist/echo-server-p3.wasm`, `dist/wcat-p3.wasm`) under the stock CLI,
 //! where WASI 0.3 is on by default. They use what `make build` put in
-//! `dist/`.
+//! `dist/`. The crowd tests connect a thousand clients at once, under the
+//! stock CLI and `wasio run`, on both WASI versions.
 
 use std::path::Path;
 use std::process::{ExitStatus, Output, Stdio};
@@ -13,7 +14,7 @@ use std::process::{ExitStatus, Output, Stdio};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpStream, UnixStream};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::timeout;
 use wasio_tests::peers::{self, Behaviour};
 use wasio_tests::{PROCESS_TIMEOUT, closed_port, dist_command, made_by, within};
@@ -33,14 +34,24 @@ fn stock_cli(component: &str, args: &[&str]) -> Command {
     piped(command)
 }
 
-/// `wasio run --allow-unix DIR COMPONENT ARGS...`.
+/// `wasio run --allow-unix DIR COMPONENT ARGS...`; `component` is named
+/// as for the WASI 0.2 build and is its 0.3 build within `on_wasi_0_3`.
 fn wasio_run(unix_dir: &Path, component: &str, args: &[&str]) -> Command {
+    wasio_run_with(unix_dir, &[], component, args)
+}
+
+/// [`wasio_run`] with more of its flags (`policy`) before the component.
+fn wasio_run_with(unix_dir: &Path, policy: &[&str], component: &str, args: &[&str]) -> Command {
     let mut command = Command::new(made_by("target/debug/wasio", "make build"));
     command
         .arg("run")
+        .args(policy)
         .arg("--allow-unix")
         .arg(unix_dir)
-        .arg(made_by(&format!("dist/{component}"), "make build"))
+        .arg(made_by(
+            &format!("dist/{}", dist_command(component)),
+            "make build",
+        ))
         .args(args);
     piped(command)
 }
@@ -324,9 +335,76 @@ async fn wasio_run_denies_wcat_a_unix_socket_outside_the_policy() {
     .await;
 }
 
+/// Clients of the crowd tests, all connected before any of them sends:
+/// past 128 of them, the 48.0.2 CLI's WASI 0.2 sockets stalled.
+const CROWD: usize = 1000;
+/// Lines each client of a crowd exchanges, one at a time.
+const CROWD_LINES: usize = 5;
+
+/// echo-server's arguments for a crowd: a listen queue that takes it all.
+const CROWD_ARGS: [&str; 5] = [
+    "--listen",
+    "127.0.0.1:0",
+    "--backlog",
+    "1024",
+    "--stop-on-eof",
+];
+
+/// [`CROWD`] native clients connect to the echo-server `command` starts,
+/// all at once; then each sends [`CROWD_LINES`] lines, expecting each
+/// back, and half-closes, expecting end of file. Every client is served,
+/// and the server stops cleanly at the end of its input.
+async fn crowd_is_served_by(command: Command) {
+    let mut server = EchoServer::spawn(command);
+    let address = server.listening_on().await;
+    let mut connecting = JoinSet::new();
+    for _ in 0..CROWD {
+        let address = address.clone();
+        connecting.spawn(async move { TcpStream::connect(address).await });
+    }
+    let mut talking = JoinSet::new();
+    let mut client = 0;
+    while let Some(connected) = connecting.join_next().await {
+        let stream = connected.unwrap().expect("a client connects");
+        client += 1;
+        talking.spawn(async move {
+            let lines: Vec<String> = (0..CROWD_LINES)
+                .map(|n| format!("client {client} line {n}"))
+                .collect();
+            let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+            exchange(stream, &lines).await;
+        });
+    }
+    let mut served = 0;
+    while let Some(done) = talking.join_next().await {
+        done.expect("a client's exchange");
+        served += 1;
+    }
+    assert_eq!(served, CROWD);
+    let (status, stderr) = server.stop().await;
+    assert!(status.success(), "echo-server: {status}\n{stderr}");
+}
+
+async fn stock_cli_serves_a_thousand_clients_at_once() {
+    within(crowd_is_served_by(stock_cli("echo-server.wasm", &CROWD_ARGS))).await;
+}
+
+async fn wasio_run_serves_a_thousand_clients_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    within(crowd_is_served_by(wasio_run_with(
+        dir.path(),
+        &["--allow-listen", "127.0.0.1:*"],
+        "echo-server.wasm",
+        &CROWD_ARGS,
+    )))
+    .await;
+}
+
 on_wasi_0_2_and_0_3! {
     stock_cli_runs_echo_server_for_native_clients_until_its_input_ends => stock_cli_runs_echo_server_for_native_clients_until_its_input_ends;
     stock_cli_runs_echo_server_in_the_background_until_it_is_killed => stock_cli_runs_echo_server_in_the_background_until_it_is_killed;
     stock_cli_runs_wcat_byte_exact_through_a_native_echo_server => stock_cli_runs_wcat_byte_exact_through_a_native_echo_server;
     stock_cli_wcat_reports_a_refused_connection_in_one_line => stock_cli_wcat_reports_a_refused_connection_in_one_line;
+    stock_cli_serves_a_thousand_clients_at_once => stock_cli_serves_a_thousand_clients_at_once;
+    wasio_run_serves_a_thousand_clients_at_once => wasio_run_serves_a_thousand_clients_at_once;
 }
