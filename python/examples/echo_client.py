@@ -7,8 +7,12 @@ asyncio's 64 KiB line limit) from one task while another reads the echo
 back with `readline`, `readuntil` and `readexactly` in turn and checks
 every byte; then it half-closes and expects end of file.
 
-    echo_client.py HOST PORT [--clients N] [--lines N] [--quit]
+    echo_client.py HOST PORT [--clients N] [--lines N] [--max-size N] [--together] [--quit]
     echo_client.py --unix PATH [...]
+
+`--max-size` leaves out the line sizes above N bytes. With `--together`
+every client connects before any sends, so that all `--clients`
+connections are open at once.
 
 Prints `ok: N clients, N lines, N bytes` and exits 0 when every line came
 back intact; exits 1 with the first difference otherwise. `--quit` sends
@@ -23,11 +27,12 @@ import sys
 SIZES = (0, 1, 7, 64, 100, 1000, 4096, 20000, 60000)
 
 
-def make_lines(seed, count):
+def make_lines(seed, count, max_size):
     rng = random.Random(seed)
+    sizes = [size for size in SIZES if size <= max_size]
     lines = []
     for index in range(count):
-        size = rng.choice(SIZES)
+        size = rng.choice(sizes)
         byte = b"%c" % (ord("a") + index % 26)
         lines.append(f"{seed}:{index}:".encode() + byte * size + b"\n")
     return lines
@@ -68,10 +73,12 @@ async def receive(reader, lines):
         raise AssertionError(f"expected end of file, got {rest[:40]!r}")
 
 
-async def client(args, number):
-    lines = make_lines(args.seed + number, args.lines)
+async def client(args, number, everyone=None):
+    lines = make_lines(args.seed + number, args.lines, args.max_size)
     reader, writer = await connect(args)
     try:
+        if everyone is not None:
+            await everyone.connected()
         await asyncio.gather(send(writer, lines), receive(reader, lines))
     finally:
         writer.close()
@@ -80,6 +87,20 @@ async def client(args, number):
         except ConnectionError:
             pass
     return len(lines), sum(len(line) for line in lines)
+
+
+class Everyone:
+    """A barrier: `connected()` returns once `count` clients have called it."""
+
+    def __init__(self, count):
+        self.left = count
+        self.all_in = asyncio.Event()
+
+    async def connected(self):
+        self.left -= 1
+        if self.left == 0:
+            self.all_in.set()
+        await self.all_in.wait()
 
 
 async def quit_server(args):
@@ -101,15 +122,18 @@ async def main(argv):
     parser.add_argument("--clients", type=int, default=1)
     parser.add_argument("--lines", type=int, default=100)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--max-size", type=int, default=max(SIZES))
+    parser.add_argument("--together", action="store_true")
     parser.add_argument("--quit", action="store_true")
     parser.add_argument("--timeout", type=float, default=120)
     args = parser.parse_args(argv)
     if args.unix is None and (args.host is None or args.port is None):
         parser.error("give HOST PORT or --unix PATH")
 
+    everyone = Everyone(args.clients) if args.together else None
     try:
         results = await asyncio.wait_for(
-            asyncio.gather(*(client(args, n) for n in range(args.clients))),
+            asyncio.gather(*(client(args, n, everyone) for n in range(args.clients))),
             args.timeout,
         )
         if args.quit:

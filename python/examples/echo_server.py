@@ -8,7 +8,10 @@ Each client's lines come back as sent. A client that sends `QUIT` gets
 `BYE` and stops the server, which then prints how many clients it
 served and exits.
 
-    echo_server.py [--host HOST] [--port PORT] [--unix PATH]
+    echo_server.py [--host HOST] [--port PORT] [--unix PATH] [--backlog N]
+
+`--backlog` is `start_server`'s (asyncio's default, 100, unless given):
+raise it for a thousand clients connecting at once.
 """
 
 import argparse
@@ -55,6 +58,7 @@ async def main(argv):
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int)
     parser.add_argument("--unix", metavar="PATH")
+    parser.add_argument("--backlog", type=int, default=100)
     args = parser.parse_args(argv)
     if args.port is None and args.unix is None:
         args.port = 0
@@ -62,9 +66,11 @@ async def main(argv):
     echo = EchoServer()
     servers = []
     if args.port is not None:
-        servers.append(await asyncio.start_server(echo.handle, args.host, args.port))
+        servers.append(await asyncio.start_server(
+            echo.handle, args.host, args.port, backlog=args.backlog))
     if args.unix is not None:
-        servers.append(await asyncio.start_unix_server(echo.handle, args.unix))
+        servers.append(await asyncio.start_unix_server(
+            echo.handle, args.unix, backlog=args.backlog))
     for server in servers:
         for sock in server.sockets:
             print(f"listening on {address(sock.getsockname())}", flush=True)

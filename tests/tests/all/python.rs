@@ -353,6 +353,84 @@ async fn wasio_run_passes_the_ported_test_streams_with_unix_sockets() {
     .await;
 }
 
+/// Connections the crowd tests hold open at once: a thousand, each
+/// exchanging a few short lines and then seeing its peer's end of file.
+const CROWD: &str = "1000";
+
+/// echo_client's arguments for a crowd at `address`: every client
+/// connected before any sends, short lines, then `QUIT`.
+fn crowd_args(address: &str) -> Vec<&str> {
+    let (host, port) = host_port(address);
+    vec![
+        host,
+        port,
+        "--clients",
+        CROWD,
+        "--lines",
+        "3",
+        "--max-size",
+        "100",
+        "--together",
+        "--quit",
+    ]
+}
+
+/// echo_server's arguments for a crowd: a backlog that takes it at once.
+const CROWD_SERVER: [&str; 4] = ["--port", "0", "--backlog", "1024"];
+
+/// A crowd from `client` served by `server`; both report every line and
+/// every client (and the server, the `QUIT` connection too).
+async fn serve_crowd(mut server: Server, client: impl FnOnce(&str) -> Command) {
+    let address = server.listening_on().await;
+    let (status, stdout, stderr) = run(client(&address)).await;
+    let expected = format!("ok: {CROWD} clients, ");
+    assert!(
+        status.success() && stdout.starts_with(&expected),
+        "echo_client: {status}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    let served = format!("served {} clients, ", CROWD.parse::<u32>().unwrap() + 1);
+    let last = server.finish().await;
+    assert!(last.starts_with(&served), "echo_server said {last:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_cli_python_server_holds_a_thousand_cpython_clients_at_once() {
+    within(serve_crowd(
+        Server::spawn(stock_cli("echo_server", &CROWD_SERVER)),
+        |address| cpython("examples/echo_client.py", &crowd_args(address)),
+    ))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_cli_python_client_holds_a_thousand_connections_at_once() {
+    within(serve_crowd(
+        Server::spawn(cpython("examples/echo_server.py", &CROWD_SERVER)),
+        |address| stock_cli("echo_client", &crowd_args(address)),
+    ))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wasio_run_python_server_holds_a_thousand_cpython_clients_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    within(serve_crowd(
+        Server::spawn(wasio_run(dir.path(), "echo_server", &CROWD_SERVER)),
+        |address| cpython("examples/echo_client.py", &crowd_args(address)),
+    ))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wasio_run_python_client_holds_a_thousand_connections_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    within(serve_crowd(
+        Server::spawn(cpython("examples/echo_server.py", &CROWD_SERVER)),
+        |address| wasio_run(dir.path(), "echo_client", &crowd_args(address)),
+    ))
+    .await;
+}
+
 /// What `echo_client_p3` prints for its session with a line-echo peer,
 /// under CPython's asyncio and over wasio's WASI 0.3 contract alike.
 const P3_SESSION: &str = concat!(
