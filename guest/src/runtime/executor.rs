@@ -255,15 +255,65 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     }
 }
 
-/// One turn of the event loop without waiting: run what is ready, wake
-/// whatever the registered pollables say is ready now, and run that too.
-/// The non-blocking forms make one before they answer `would-block`, so
-/// that reads ahead, flushes and shutdowns go on for a caller that waits
-/// outside wasio's event loop.
+/// One turn of the event loop without waiting, for a caller about to wait
+/// outside it (the non-blocking forms). Ready tasks always run. The
+/// reactor's pollables are all looked at (a *full turn*, whose cost grows
+/// with the number of connections) only when one is due: see
+/// [`FullTurns`]. The resource a caller is on moves its own bytes directly
+/// (a read reads, a drain sends), so a call's cost does not depend on how
+/// many other connections are open.
 pub fn turn() {
     run_until_stalled();
-    if reactor::pending() > 0 {
+    let pending = reactor::pending();
+    if pending > 0 && FULL_TURNS.with(|turns| turns.due(pending)) {
         reactor::wait(Some(monotonic_clock::now()));
         run_until_stalled();
+    }
+}
+
+/// When [`turn`] looks at every registered pollable: at every call while
+/// few are registered; past that, at the first call after
+/// `registrations / CALLS_PER_REGISTRATIONS` calls or [`PERIOD_NANOS`]
+/// since the last full turn, whichever comes first. So a call costs
+/// O(1) amortised, a consumer's sweep over all its connections makes a
+/// bounded number of full turns, and the reading ahead, flushing, shutdowns
+/// and releases of connections nobody is calling still happen within a
+/// sweep, or within 10 ms of any call.
+#[derive(Debug)]
+struct FullTurns {
+    /// Calls since the last full turn.
+    calls: Cell<usize>,
+    /// When the last full turn was (monotonic clock).
+    last: Cell<monotonic_clock::Instant>,
+}
+
+/// Registrations a full turn may cost per call (at most).
+const CALLS_PER_REGISTRATIONS: usize = 64;
+
+/// The longest a call waits for a full turn.
+const PERIOD_NANOS: u64 = 10_000_000;
+
+thread_local! {
+    static FULL_TURNS: FullTurns = const {
+        FullTurns { calls: Cell::new(0), last: Cell::new(0) }
+    };
+}
+
+impl FullTurns {
+    /// Count a call; whether it makes a full turn over `pending`
+    /// registrations.
+    fn due(&self, pending: usize) -> bool {
+        let calls = self.calls.get() + 1;
+        let due = calls * CALLS_PER_REGISTRATIONS >= pending || {
+            let now = monotonic_clock::now();
+            now.saturating_sub(self.last.get()) >= PERIOD_NANOS
+        };
+        if due {
+            self.calls.set(0);
+            self.last.set(monotonic_clock::now());
+        } else {
+            self.calls.set(calls);
+        }
+        due
     }
 }
