@@ -386,7 +386,11 @@ async fn crowd_is_served_by(command: Command) {
 }
 
 async fn stock_cli_serves_a_thousand_clients_at_once() {
-    within(crowd_is_served_by(stock_cli("echo-server.wasm", &CROWD_ARGS))).await;
+    within(crowd_is_served_by(stock_cli(
+        "echo-server.wasm",
+        &CROWD_ARGS,
+    )))
+    .await;
 }
 
 async fn wasio_run_serves_a_thousand_clients_at_once() {
