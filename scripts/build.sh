@@ -23,6 +23,8 @@
 #   dist/async-client.composed.wasm
 #                              examples/async-client (awaits wasio's async funcs)
 #                              plugged into wasio-p3.wasm: runs where WASI 0.3 is on
+#   target/wasm32-wasip2/component/bench-composed-tcp.wasm
+#                              bench/consumer plugged into wasio-tcp.wasm (tests)
 #   target/debug/wasio         the host (`wasio run`)
 #   target/debug/demo          what `make run` runs
 set -euo pipefail
@@ -72,6 +74,14 @@ target/tool/wasio-plug --plug dist/wasio-tls.wasm "$out/redis-client.wasm" \
 cargo build --quiet -p async-client --target wasm32-wasip2 --profile component
 target/tool/wasio-plug --plug dist/wasio-p3.wasm "$out/async_client.wasm" \
   -o dist/async-client.composed.wasm
+
+# The benchmark's consumer (bench/consumer: its own poll loop over the
+# non-blocking forms) plugged into wasio-tcp.wasm, for the suite's test of
+# a composed consumer holding a thousand connections. Not for users: it
+# goes next to the bench's builds, not into dist/.
+cargo build --quiet -p wasio-bench-consumer --target wasm32-wasip2 --profile component --no-default-features
+target/tool/wasio-plug --plug dist/wasio-tcp.wasm "$out/wasio-bench-consumer.wasm" \
+  -o "$out/bench-composed-tcp.wasm"
 
 for wasm in dist/*.wasm; do
   .tools/bin/wasm-tools validate "$wasm"

@@ -355,6 +355,11 @@ const CROWD_ARGS: [&str; 5] = [
 /// back, and half-closes, expecting end of file. Every client is served,
 /// and the server stops cleanly at the end of its input.
 async fn crowd_is_served_by(command: Command) {
+    crowd_is_served_after(command, "").await;
+}
+
+/// [`crowd_is_served_by`] with `greeting` sent first on each connection.
+async fn crowd_is_served_after(command: Command, greeting: &'static str) {
     let mut server = EchoServer::spawn(command);
     let address = server.listening_on().await;
     let mut connecting = JoinSet::new();
@@ -368,6 +373,8 @@ async fn crowd_is_served_by(command: Command) {
         let stream = connected.unwrap().expect("a client connects");
         client += 1;
         talking.spawn(async move {
+            let mut stream = stream;
+            stream.write_all(greeting.as_bytes()).await.unwrap();
             let lines: Vec<String> = (0..CROWD_LINES)
                 .map(|n| format!("client {client} line {n}"))
                 .collect();
@@ -402,6 +409,44 @@ async fn wasio_run_serves_a_thousand_clients_at_once() {
         &CROWD_ARGS,
     )))
     .await;
+}
+
+/// `bench/consumer` plugged into `wasio-tcp.wasm`, as `make build` leaves
+/// it for this test: a consumer with its own poll loop over wasio's
+/// non-blocking forms, across the component boundary.
+fn composed_consumer() -> String {
+    made_by(
+        "target/wasm32-wasip2/component/bench-composed-tcp.wasm",
+        "make build",
+    )
+    .to_string_lossy()
+    .into_owned()
+}
+
+/// The composed consumer serves a crowd in the benchmark's echo mode
+/// (its first line, `echo`, picks it) under `command`.
+async fn composed_consumer_serves_a_crowd(command: Command) {
+    within(crowd_is_served_after(command, "echo\n")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_cli_composed_consumer_serves_a_thousand_clients_at_once() {
+    let mut command = Command::new(made_by(".tools/bin/wasmtime", "make setup"));
+    command
+        .args(["run", "-S", "inherit-network"])
+        .arg(composed_consumer())
+        .args(["--listen", "127.0.0.1:0"]);
+    composed_consumer_serves_a_crowd(piped(command)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wasio_run_composed_consumer_serves_a_thousand_clients_at_once() {
+    let mut command = Command::new(made_by("target/debug/wasio", "make build"));
+    command
+        .args(["run", "--allow-listen", "127.0.0.1:*"])
+        .arg(composed_consumer())
+        .args(["--listen", "127.0.0.1:0"]);
+    composed_consumer_serves_a_crowd(piped(command)).await;
 }
 
 on_wasi_0_2_and_0_3! {
