@@ -11,34 +11,37 @@
 //!   sends what it takes (and shuts down or releases when that is due);
 //! - tasks already woken run;
 //! - every other connection's background work (the pollables of all of
-//!   them) moves at a *full turn*, made at every call while fewer than 64
-//!   pollables wait, and otherwise once per registrations / 64 calls or
-//!   10 ms, whichever comes first (`runtime::turn`). A consumer sweeping
-//!   its n connections thus makes about 64 full turns per sweep at most,
-//!   and an untouched connection is served within a sweep or 10 ms of
-//!   any call.
+//!   them) moves at a *full turn*, made at every call while at most 16
+//!   pollables wait, and otherwise once per (pollables / 4) calls or
+//!   10 ms, whichever comes first (`runtime::turn`). A call thus pays
+//!   for about four pollables of a full turn, however many are open; a
+//!   consumer sweeping its n connections (a call or two each) makes a
+//!   handful of full turns per sweep, and an untouched connection is
+//!   served within a sweep or 10 ms of any call.
 
 use std::task::Poll;
 
 use crate::core::Error;
 use crate::runtime;
 
-/// A turn of the event loop before the caller waits elsewhere.
-pub fn before_waiting() {
-    runtime::turn();
+/// A turn of the event loop before the caller waits elsewhere; whether
+/// it ran anything.
+pub fn before_waiting() -> bool {
+    runtime::turn()
 }
 
 /// The answer of a non-blocking form: `attempt`'s result, or, when it
-/// would wait, its result after a turn of the event loop (which may have
-/// brought what it needed), or `would-block`.
+/// would wait, its result after a turn of the event loop if the turn ran
+/// anything (which may have brought what it needed), or `would-block`.
 pub fn answer<T>(mut attempt: impl FnMut() -> Poll<Result<T, Error>>) -> Result<T, Error> {
-    for turned in [false, true] {
+    match attempt() {
+        Poll::Ready(Err(Error::WouldBlock)) | Poll::Pending => {}
+        Poll::Ready(result) => return result,
+    }
+    if before_waiting() {
         match attempt() {
             Poll::Ready(Err(Error::WouldBlock)) | Poll::Pending => {}
             Poll::Ready(result) => return result,
-        }
-        if !turned {
-            before_waiting();
         }
     }
     Err(Error::WouldBlock)

@@ -187,9 +187,14 @@ pub fn run_ready() -> usize {
     })
 }
 
-/// Run every task until none is ready, without waiting on I/O.
-pub fn run_until_stalled() {
-    while run_ready() > 0 {}
+/// Run every task until none is ready, without waiting on I/O. Returns
+/// whether any task ran.
+pub fn run_until_stalled() -> bool {
+    let mut ran = false;
+    while run_ready() > 0 {
+        ran = true;
+    }
+    ran
 }
 
 fn has_ready() -> bool {
@@ -261,24 +266,28 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 /// with the number of connections) only when one is due: see
 /// [`FullTurns`]. The resource a caller is on moves its own bytes directly
 /// (a read reads, a drain sends), so a call's cost does not depend on how
-/// many other connections are open.
-pub fn turn() {
-    run_until_stalled();
+/// many other connections are open. Returns whether any task ran (and so
+/// may have changed what the caller asked about).
+pub fn turn() -> bool {
+    let mut ran = run_until_stalled();
     let pending = reactor::pending();
     if pending > 0 && FULL_TURNS.with(|turns| turns.due(pending)) {
         reactor::wait(Some(monotonic_clock::now()));
-        run_until_stalled();
+        ran |= run_until_stalled();
     }
+    ran
 }
 
 /// When [`turn`] looks at every registered pollable: at every call while
-/// few are registered; past that, at the first call after
-/// `registrations / CALLS_PER_REGISTRATIONS` calls or [`PERIOD_NANOS`]
-/// since the last full turn, whichever comes first. So a call costs
-/// O(1) amortised, a consumer's sweep over all its connections makes a
-/// bounded number of full turns, and the reading ahead, flushing, shutdowns
-/// and releases of connections nobody is calling still happen within a
-/// sweep, or within 10 ms of any call.
+/// at most [`FEW`] are registered; past that, at the first call after
+/// `registrations / POLLABLES_PER_CALL` calls or [`PERIOD_NANOS`] since
+/// the last full turn (looked at every [`CLOCK_EVERY`] calls), whichever
+/// comes first. So a call pays for at most
+/// a few pollables' worth of full turn, amortised, whatever the number
+/// of connections; a consumer's sweep over its connections (a call or two
+/// each) makes a handful of full turns; and the reading ahead, flushing,
+/// shutdowns and releases of connections nobody is calling still happen
+/// within a sweep, or within 10 ms of any call.
 #[derive(Debug)]
 struct FullTurns {
     /// Calls since the last full turn.
@@ -287,11 +296,17 @@ struct FullTurns {
     last: Cell<monotonic_clock::Instant>,
 }
 
-/// Registrations a full turn may cost per call (at most).
-const CALLS_PER_REGISTRATIONS: usize = 64;
+/// Registrations few enough for a full turn at every call.
+const FEW: usize = 16;
+
+/// Registrations a call pays for, amortised, past [`FEW`].
+const POLLABLES_PER_CALL: usize = 4;
 
 /// The longest a call waits for a full turn.
 const PERIOD_NANOS: u64 = 10_000_000;
+
+/// How often past [`FEW`] a call looks at the clock.
+const CLOCK_EVERY: usize = 8;
 
 thread_local! {
     static FULL_TURNS: FullTurns = const {
@@ -301,13 +316,16 @@ thread_local! {
 
 impl FullTurns {
     /// Count a call; whether it makes a full turn over `pending`
-    /// registrations.
+    /// registrations. The clock is read only at every
+    /// [`CLOCK_EVERY`]th call past [`FEW`], to keep calls cheap.
     fn due(&self, pending: usize) -> bool {
+        if pending <= FEW {
+            return true;
+        }
         let calls = self.calls.get() + 1;
-        let due = calls * CALLS_PER_REGISTRATIONS >= pending || {
-            let now = monotonic_clock::now();
-            now.saturating_sub(self.last.get()) >= PERIOD_NANOS
-        };
+        let due = calls * POLLABLES_PER_CALL >= pending
+            || (calls % CLOCK_EVERY == 0
+                && monotonic_clock::now().saturating_sub(self.last.get()) >= PERIOD_NANOS);
         if due {
             self.calls.set(0);
             self.last.set(monotonic_clock::now());

@@ -103,4 +103,6 @@ impl Interest {
 /// A turn of the event loop for the non-blocking forms. Under WASI 0.3
 /// the connections' tasks run whenever the caller's task waits, so there
 /// is nothing to turn.
-pub fn turn() {}
+pub fn turn() -> bool {
+    false
+}
