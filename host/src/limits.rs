@@ -26,6 +26,14 @@
 //!   and a 0.3 listener's client past the limit is closed at once; over
 //!   the limit, 0.3's `create` returns `other("new-socket-limit")` (0.3
 //!   has no `new-socket-limit` code).
+//! - **Component handles**: Wasmtime caps the live component-model handles
+//!   of a store (100,000 by default) and traps the guest past it: about
+//!   20,000 WASI 0.2 connections, at five handles each, would end every
+//!   connection at once. The host raises the cap to
+//!   [`HANDLES_PER_CONNECTION`] per connection the instance may hold (its
+//!   connection limit, else the process's open-file limit), so that what a
+//!   guest meets first is an error on the one connection past a limit
+//!   (`new-socket-limit`, or the system's "too many open files").
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,6 +51,30 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(1);
 /// Table elements an instance may have in all (function tables of a few
 /// thousand entries are usual; this only stops runaway growth).
 const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+
+/// Component handles budgeted per connection: a socket, its two streams
+/// and their pollables, and the resources a composed consumer holds for it
+/// (a reader, a writer, their pollables), with room to spare.
+pub const HANDLES_PER_CONNECTION: usize = 16;
+
+/// Wasmtime's own cap on a store's live component handles.
+const DEFAULT_COMPONENT_HANDLES: usize = 100_000;
+
+/// The cap on live component handles for an instance under `limits`:
+/// enough for every connection it may hold (see the module docs).
+pub fn max_component_handles(limits: &Limits) -> usize {
+    let connections = limits.max_connections.unwrap_or_else(open_files_limit);
+    DEFAULT_COMPONENT_HANDLES.max(connections.saturating_mul(HANDLES_PER_CONNECTION))
+}
+
+/// The process's limit on open files (each connection holds one), or
+/// 65,536 where the system does not say.
+fn open_files_limit() -> usize {
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+    limit
+        .current
+        .map_or(65_536, |n| usize::try_from(n).unwrap_or(usize::MAX))
+}
 
 /// The limits of one instance. `None` means unlimited.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -179,6 +211,8 @@ pub trait HasLimits: Send + 'static {
 /// engine with epoch interruption.
 pub fn install<T: HasLimits>(store: &mut Store<T>) {
     store.limiter(|data| data.limits() as &mut dyn ResourceLimiter);
+    let handles = max_component_handles(&store.data_mut().limits().limits);
+    store.set_max_component_handles(handles);
     if store.data_mut().limits().limits.cpu_time.is_none() {
         return;
     }
@@ -271,6 +305,27 @@ mod tests {
         );
         assert!(l.memory_growing(60, 20, None).unwrap());
         assert!(l.memory_growing(40, 80, None).unwrap());
+    }
+
+    #[test]
+    fn handle_cap_covers_every_connection_allowed() {
+        let limited = |n| Limits {
+            max_connections: Some(n),
+            ..Limits::default()
+        };
+        // Never below Wasmtime's own cap.
+        assert_eq!(max_component_handles(&limited(10)), 100_000);
+        assert_eq!(
+            max_component_handles(&limited(50_000)),
+            50_000 * HANDLES_PER_CONNECTION
+        );
+        assert_eq!(max_component_handles(&limited(usize::MAX)), usize::MAX);
+        // Unlimited: as many as the process can open files.
+        assert!(
+            max_component_handles(&Limits::default())
+                >= open_files_limit().min(usize::MAX / HANDLES_PER_CONNECTION)
+                    * HANDLES_PER_CONNECTION
+        );
     }
 
     #[test]
