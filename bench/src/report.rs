@@ -261,7 +261,22 @@ impl Results {
                 bound,
             );
         }
-        let memory = self.extra(Workload::Concurrency, wasio, "guest memory B/conn");
+        let crowd = Workload::Concurrency(1000);
+        at_least(
+            "composed 1000 connections ≥ 0.5× wasio api".to_owned(),
+            self.ratio(crowd, composed, wasio),
+            0.5,
+        );
+        for (subject, what) in [(wasio, "api"), (composed, "composed")] {
+            let per_line = |count| self.extra(Workload::Concurrency(count), subject, "server CPU µs/line");
+            let growth = per_line(10_000).zip(per_line(10)).map(|(many, few)| many / few);
+            goals.push((
+                format!("CPU per line, 10,000 / 10 connections ≤ 1.5 ({what})"),
+                growth,
+                growth.is_some_and(|g| g <= 1.5),
+            ));
+        }
+        let memory = self.extra(crowd, wasio, "guest memory B/conn");
         goals.push((
             "guest memory per idle connection ≤ 16 KiB (bytes)".to_owned(),
             memory,

@@ -26,8 +26,8 @@ pub struct Plan {
     pub round_trips: usize,
     pub frame_bytes: u64,
     pub bulk_bytes: u64,
-    pub connections: usize,
-    pub connection_rounds: usize,
+    /// Lines echoed in all by the connection-count sweep, at each count.
+    pub connection_lines: usize,
     pub connection_batch: usize,
     pub connects: usize,
     pub startups: usize,
@@ -40,8 +40,7 @@ impl Plan {
         round_trips: 20_000,
         frame_bytes: 256 << 20,
         bulk_bytes: 1 << 30,
-        connections: 1000,
-        connection_rounds: 20,
+        connection_lines: 320_000,
         connection_batch: 16,
         connects: 1000,
         startups: 20,
@@ -53,8 +52,7 @@ impl Plan {
         round_trips: 4_000,
         frame_bytes: 32 << 20,
         bulk_bytes: 128 << 20,
-        connections: 1000,
-        connection_rounds: 5,
+        connection_lines: 80_000,
         connection_batch: 16,
         connects: 300,
         startups: 10,
@@ -69,7 +67,8 @@ pub enum Workload {
     Frames(u32),
     BulkUp,
     BulkDown,
-    Concurrency,
+    /// That many connections open at once, all echoing lines.
+    Concurrency(usize),
     Connect,
     Startup,
 }
@@ -91,14 +90,17 @@ impl Sample {
 }
 
 impl Workload {
-    pub const ALL: [Workload; 9] = [
+    pub const ALL: [Workload; 12] = [
         Workload::LineEcho,
         Workload::RequestResponse,
         Workload::Frames(1024),
         Workload::Frames(64 * 1024),
         Workload::BulkUp,
         Workload::BulkDown,
-        Workload::Concurrency,
+        Workload::Concurrency(10),
+        Workload::Concurrency(100),
+        Workload::Concurrency(1000),
+        Workload::Concurrency(10_000),
         Workload::Connect,
         Workload::Startup,
     ];
@@ -111,7 +113,10 @@ impl Workload {
             Workload::Frames(_) => "frames 64 KiB",
             Workload::BulkUp => "bulk to server",
             Workload::BulkDown => "bulk from server",
-            Workload::Concurrency => "1000 connections",
+            Workload::Concurrency(10) => "10 connections",
+            Workload::Concurrency(100) => "100 connections",
+            Workload::Concurrency(1000) => "1000 connections",
+            Workload::Concurrency(_) => "10000 connections",
             Workload::Connect => "connect/accept",
             Workload::Startup => "start-up",
         }
@@ -119,7 +124,7 @@ impl Workload {
 
     pub fn unit(self) -> &'static str {
         match self {
-            Workload::LineEcho | Workload::Concurrency => "lines/s",
+            Workload::LineEcho | Workload::Concurrency(_) => "lines/s",
             Workload::RequestResponse => "round trips/s",
             Workload::Frames(_) | Workload::BulkUp | Workload::BulkDown => "MiB/s",
             Workload::Connect => "conns/s",
@@ -142,7 +147,7 @@ impl Workload {
                 Some(("server CPU µs/MiB", mib(plan.bulk_bytes)))
             }
             Workload::Connect => Some(("server CPU µs/conn", plan.connects as f64)),
-            Workload::Concurrency | Workload::Startup => None,
+            Workload::Concurrency(_) | Workload::Startup => None,
         }
     }
 
@@ -177,7 +182,7 @@ impl Workload {
             Workload::Frames(_) | Workload::BulkUp | Workload::BulkDown | Workload::Connect => {
                 streams
             }
-            Workload::Concurrency | Workload::Startup => vec![
+            Workload::Concurrency(_) | Workload::Startup => vec![
                 Subject::tcp(Wasio),
                 Subject::tcp(WasioP3),
                 Subject::tcp(Raw),
@@ -207,7 +212,7 @@ pub async fn measure(
             Workload::Frames(size) => frames(&target, size, plan.frame_bytes).await,
             Workload::BulkUp => bulk_up(&target, plan.bulk_bytes).await,
             Workload::BulkDown => bulk_down(&target, plan.bulk_bytes).await,
-            Workload::Concurrency => concurrency(subject.kind, paths, plan).await,
+            Workload::Concurrency(count) => concurrency(subject.kind, paths, plan, count).await,
             Workload::Connect => connect_rate(&target, plan.connects).await,
             Workload::Startup => startup(subject.kind, paths, plan.startups).await,
         }
@@ -385,12 +390,19 @@ pub async fn connect_rate(target: &Target, count: usize) -> anyhow::Result<Sampl
     Ok(Sample::of(count as f64 / started.elapsed().as_secs_f64()))
 }
 
-/// Open `plan.connections` echo connections to a fresh server and leave
-/// them idle: memory per connection (the guest's linear memory and the
-/// server's resident set). Then every connection echoes
-/// `connection_rounds` batches of `connection_batch` lines at once:
-/// total lines/s.
-pub async fn concurrency(kind: Kind, paths: &Paths, plan: &Plan) -> anyhow::Result<Sample> {
+/// Open `count` echo connections to a fresh server and leave them idle:
+/// memory per connection (the guest's linear memory and the server's
+/// resident set). Then every connection echoes batches of
+/// `connection_batch` lines at once, `connection_lines` in all (at least
+/// one batch each): total lines/s, and the server's CPU time per line,
+/// which stays flat from 10 to 10,000 connections when a call's cost does
+/// not grow with the number open.
+pub async fn concurrency(
+    kind: Kind,
+    paths: &Paths,
+    plan: &Plan,
+    count: usize,
+) -> anyhow::Result<Sample> {
     let mut server = Server::start(kind, paths, true).await?;
     let target = server.target(Subject::tcp(kind));
     let guest = kind.is_guest();
@@ -402,9 +414,9 @@ pub async fn concurrency(kind: Kind, paths: &Paths, plan: &Plan) -> anyhow::Resu
     };
     let rss_before = server.rss()?;
     let line = line();
-    let mut conns = Vec::with_capacity(plan.connections);
+    let mut conns = Vec::with_capacity(count);
     // Open in groups, so that no listen queue overflows into SYN retries.
-    for group in (0..plan.connections).collect::<Vec<_>>().chunks(100) {
+    for group in (0..count).collect::<Vec<_>>().chunks(100) {
         let opened = group.iter().map(|_| async {
             let (mut r, mut w) = target.connect().await?;
             w.write_all(b"echo\n").await?;
@@ -424,15 +436,16 @@ pub async fn concurrency(kind: Kind, paths: &Paths, plan: &Plan) -> anyhow::Resu
         Default::default()
     };
     let rss_idle = server.rss()?;
-    let per_conn = |a: u64, b: u64| b.saturating_sub(a) as f64 / plan.connections as f64;
+    let per_conn = |a: u64, b: u64| b.saturating_sub(a) as f64 / count as f64;
 
     let batch = line.repeat(plan.connection_batch);
+    let rounds = (plan.connection_lines / (count * plan.connection_batch)).max(1);
+    let cpu_before = server.cpu_seconds()?;
     let started = Instant::now();
     let tasks: Vec<_> = conns
         .into_iter()
         .map(|(mut r, mut w)| {
             let batch = batch.clone();
-            let rounds = plan.connection_rounds;
             tokio::spawn(async move {
                 let mut reply = vec![0; batch.len()];
                 for _ in 0..rounds {
@@ -448,7 +461,8 @@ pub async fn concurrency(kind: Kind, paths: &Paths, plan: &Plan) -> anyhow::Resu
         done.push(task.await??);
     }
     let elapsed = started.elapsed();
-    let lines = (plan.connections * plan.connection_rounds * plan.connection_batch) as f64;
+    let cpu = server.cpu_seconds()? - cpu_before;
+    let lines = (count * rounds * plan.connection_batch) as f64;
     let after = if guest {
         server.guest_stats().await?
     } else {
@@ -460,7 +474,10 @@ pub async fn concurrency(kind: Kind, paths: &Paths, plan: &Plan) -> anyhow::Resu
     server.stop().await?;
     let mut sample = Sample {
         value: lines / elapsed.as_secs_f64(),
-        extra: vec![("host RSS B/conn", per_conn(rss_before, rss_idle))],
+        extra: vec![
+            ("host RSS B/conn", per_conn(rss_before, rss_idle)),
+            ("server CPU µs/line", cpu * 1e6 / lines),
+        ],
     };
     if guest {
         sample.extra.push((
