@@ -2,7 +2,8 @@
 //! out against a simulated socket: whatever the peer's timing, the reader
 //! gets every byte once and in order, memory stays bounded while nobody
 //! reads, and the sending side delivers every written byte before end of
-//! file, then lets the socket go, and never acts after that.
+//! file, then lets the socket go, and never acts after that; an abort
+//! lets it go at once, whatever came before.
 
 #![cfg(not(target_os = "wasi"))]
 
@@ -227,6 +228,7 @@ proptest! {
         let mut protocol = Protocol::new(StreamReader::default(), WriteBuffer::new());
         let mut wire = Wire::default();
         let (mut written, mut capacity, mut cut) = (Vec::new(), 1_000, None);
+        let mut aborted = false;
         for action in actions {
             match action {
                 Action::Write(n) => {
@@ -242,6 +244,7 @@ proptest! {
                 Action::Abort => {
                     protocol.writer_mut().abort();
                     cut.get_or_insert(wire.bytes.len());
+                    aborted = true;
                 }
                 Action::Capacity(n) => capacity = n,
                 Action::Lost => {
@@ -251,7 +254,10 @@ proptest! {
                     }
                 }
                 Action::PeerEof => protocol.eof_received(&mut Round::new(Reason::Ready)),
-                Action::Run => run(&mut protocol, &mut wire, capacity),
+                Action::Run => {
+                    run(&mut protocol, &mut wire, capacity);
+                    prop_assert!(wire.released || !aborted, "an aborted socket is held");
+                }
             }
             prop_assert!(written.starts_with(&wire.bytes), "the wire holds what was written");
             prop_assert_eq!(protocol.writer().is_closed(), wire.released);

@@ -18,6 +18,11 @@ from . import _errors, _loop, _wit
 
 _DEFAULT_LIMIT = 2**16  # 64 KiB, asyncio's
 
+# Seconds a server waits after an accept fails (out of descriptors, say)
+# before it tries again, as asyncio's `constants.ACCEPT_RETRY_DELAY`: the
+# listener stays ready while a client waits, so retrying at once would spin.
+ACCEPT_RETRY_DELAY = 1
+
 __all__ = (
     "StreamReader",
     "StreamWriter",
@@ -554,14 +559,16 @@ class Server:
                 error = err.value
                 if _errors.is_closed(error):
                     return
-                if not _errors.is_would_block(error):
-                    self._loop.call_exception_handler(
-                        {
-                            "message": "accepting a connection failed",
-                            "exception": _errors.to_exception(error),
-                        }
-                    )
-                await _loop.wait(resource.subscribe)
+                if _errors.is_would_block(error):
+                    await _loop.wait(resource.subscribe)
+                    continue
+                self._loop.call_exception_handler(
+                    {
+                        "message": "accepting a connection failed",
+                        "exception": _errors.to_exception(error),
+                    }
+                )
+                await asyncio.sleep(ACCEPT_RETRY_DELAY)
                 continue
             self._client_connected(reader, writer)
 

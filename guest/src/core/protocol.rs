@@ -231,6 +231,8 @@ impl Protocol {
         let writer = &self.writer;
         if writer.is_closed() {
             Send::Idle
+        } else if writer.is_aborted() {
+            Send::Release
         } else if writer.lost().is_some() {
             match self.reader.is_ended() {
                 true => Send::Release,
@@ -450,6 +452,26 @@ mod tests {
         assert_eq!(protocol.next_send(), Send::Release);
         protocol.released();
         assert_eq!(protocol.writer().wait_closed(), Poll::Ready(Ok(())));
+    }
+
+    #[test]
+    fn abort_after_a_failed_write_releases_at_once() {
+        let mut protocol = protocol(1024);
+        protocol.writer_mut().write(b"request").unwrap();
+        protocol.send_failed(Error::BrokenPipe);
+        assert_eq!(protocol.next_send(), Send::Idle, "the input is still read");
+        protocol.writer_mut().abort();
+        assert_eq!(
+            protocol.next_send(),
+            Send::Release,
+            "abort does not wait for the input to end"
+        );
+        protocol.released();
+        assert_eq!(protocol.next_send(), Send::Idle);
+        assert_eq!(
+            protocol.writer().wait_closed(),
+            Poll::Ready(Err(Error::BrokenPipe))
+        );
     }
 
     #[test]

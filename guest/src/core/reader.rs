@@ -475,7 +475,7 @@ impl StreamReader {
     /// Bytes were fed: wake the waiting read, pause above twice the limit.
     fn fed(&mut self) {
         self.wake_waiter();
-        if !self.paused && self.buffer.len() > 2 * self.limit {
+        if !self.paused && self.buffer.len() > self.limit.saturating_mul(2) {
             self.paused = true;
         }
     }
@@ -553,6 +553,17 @@ mod tests {
         assert_eq!(one.as_ptr(), start);
         assert_eq!(two.as_ptr(), start.wrapping_add(4));
         assert_eq!(reader.buffered(), b"thr");
+    }
+
+    #[test]
+    fn a_limit_of_half_the_address_space_or_more_never_pauses() {
+        for limit in [usize::MAX / 2 + 1, usize::MAX] {
+            let mut reader = StreamReader::new(limit).unwrap();
+            reader.feed_data(b"no newline yet").unwrap();
+            reader.feed_owned(vec![b'x'; 1 << 16]).unwrap();
+            assert!(!reader.is_paused(), "limit {limit}");
+            assert!(reader.readline().is_pending());
+        }
     }
 
     #[test]

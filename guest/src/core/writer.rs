@@ -39,6 +39,9 @@ enum Closing {
     Open,
     /// `close` was called: the socket goes once the sending half is done.
     Requested,
+    /// `abort` was called: the socket goes at once, even after a failed
+    /// write whose input is still being read (asyncio's `_force_close`).
+    Aborted,
     /// The transport released the socket.
     Closed,
 }
@@ -156,14 +159,23 @@ impl WriteBuffer {
     }
 
     /// asyncio's `transport.abort()`: close at once, dropping whatever is
-    /// buffered. The transport releases the socket next.
+    /// buffered. The transport releases the socket next, whatever state the
+    /// connection is in.
     pub fn abort(&mut self) {
-        self.close();
-        if matches!(self.half, Half::Finishing) {
+        if self.closing != Closing::Closed {
+            self.closing = Closing::Aborted;
+        }
+        if matches!(self.half, Half::Open | Half::Finishing) {
             self.half = Half::Finished;
         }
         self.buffer.clear();
         self.paused = false;
+    }
+
+    /// Whether `abort` was called and the socket is still held: it is to
+    /// go at once.
+    pub fn is_aborted(&self) -> bool {
+        self.closing == Closing::Aborted
     }
 
     /// asyncio's `is_closing`: `close` was called or the connection is lost.
@@ -206,7 +218,7 @@ impl WriteBuffer {
     /// with the error the connection was lost with, if any.
     pub fn wait_closed(&self) -> Poll<Result<(), Error>> {
         match (&self.half, self.closing) {
-            (_, Closing::Open | Closing::Requested) => Poll::Pending,
+            (_, Closing::Open | Closing::Requested | Closing::Aborted) => Poll::Pending,
             (Half::Lost { error, .. }, Closing::Closed) if *error != Error::Closed => {
                 Poll::Ready(Err(error.clone()))
             }
@@ -255,10 +267,14 @@ impl WriteBuffer {
     }
 
     /// Whether the transport may release the socket: `close` was called
-    /// and there is nothing left to send (or the connection is lost).
+    /// and there is nothing left to send (or the connection is lost), or
+    /// `abort` was called.
     pub fn wants_release(&self) -> bool {
-        self.closing == Closing::Requested
-            && matches!(self.half, Half::Finished | Half::Lost { .. })
+        match self.closing {
+            Closing::Requested => matches!(self.half, Half::Finished | Half::Lost { .. }),
+            Closing::Aborted => true,
+            Closing::Open | Closing::Closed => false,
+        }
     }
 
     /// The connection failed or was closed under the writer: unsent bytes

@@ -240,6 +240,16 @@ async fn cpython_passes_the_ported_test_streams() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cpython_checks_the_servers_accept_loop_against_a_fake_listener() {
+    within(async {
+        let (status, stdout, stderr) = run(cpython("tests/test_accept_loop.py", &[])).await;
+        assert!(status.success(), "{stdout}\n{stderr}");
+        assert!(stderr.ends_with("\nOK\n"), "{stderr}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stock_cli_python_server_serves_native_cpython_clients() {
     within(async {
         let server = Server::spawn(stock_cli("echo_server", &["--port", "0"]));
