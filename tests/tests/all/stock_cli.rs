@@ -411,6 +411,91 @@ async fn wasio_run_serves_a_thousand_clients_at_once() {
     .await;
 }
 
+/// Clients of the limit test, and the connections `wasio run` allows
+/// echo-server (its listener counts as one).
+const OVER_LIMIT_CLIENTS: usize = 300;
+const CONNECTION_LIMIT: usize = 200;
+
+/// How one client of the limit test fared.
+#[derive(Debug, PartialEq, Eq)]
+enum Fate {
+    Served,
+    Refused,
+}
+
+/// Send a line on `stream`: echoed, or closed by the host unanswered.
+async fn fate(stream: &mut TcpStream, line: &str) -> Fate {
+    stream.write_all(line.as_bytes()).await.unwrap();
+    let mut reply = vec![0; line.len()];
+    match stream.read_exact(&mut reply).await {
+        Ok(_) => {
+            assert_eq!(reply, line.as_bytes());
+            Fate::Served
+        }
+        Err(error) => {
+            assert!(
+                matches!(
+                    error.kind(),
+                    std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset
+                ),
+                "a refused client sees end of file or a reset, not {error}"
+            );
+            Fate::Refused
+        }
+    }
+}
+
+/// Under `wasio run --max-connections`, a crowd larger than the limit:
+/// every client within it is served, every one past it is closed at once
+/// (its accept failed in the guest), and none of the served stalls. All
+/// stay connected until every fate is known.
+async fn wasio_run_refuses_only_the_clients_past_its_connection_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let limit = (CONNECTION_LIMIT + 1).to_string();
+    let mut server = EchoServer::spawn(wasio_run_with(
+        dir.path(),
+        &["--allow-listen", "127.0.0.1:*", "--max-connections", &limit],
+        "echo-server.wasm",
+        &CROWD_ARGS,
+    ));
+    let address = server.listening_on().await;
+    let mut clients = Vec::new();
+    for _ in 0..OVER_LIMIT_CLIENTS {
+        clients.push(TcpStream::connect(&address).await.unwrap());
+    }
+    let everyone = wasio_tests::load::Signal::default();
+    let (told, mut fates_told) = tokio::sync::mpsc::unbounded_channel();
+    let mut talking = JoinSet::new();
+    for (n, mut stream) in clients.into_iter().enumerate() {
+        let (everyone, told) = (everyone.clone(), told.clone());
+        talking.spawn(async move {
+            told.send(fate(&mut stream, &format!("client {n}\n")).await)
+                .unwrap();
+            everyone.wait().await;
+        });
+    }
+    let mut fates = Vec::new();
+    while fates.len() < OVER_LIMIT_CLIENTS {
+        fates.push(
+            fates_told
+                .recv()
+                .await
+                .expect("every client tells its fate"),
+        );
+    }
+    everyone.set();
+    while let Some(done) = talking.join_next().await {
+        done.unwrap();
+    }
+    let served = fates.iter().filter(|f| **f == Fate::Served).count();
+    assert_eq!(
+        (served, fates.len() - served),
+        (CONNECTION_LIMIT, OVER_LIMIT_CLIENTS - CONNECTION_LIMIT)
+    );
+    let (status, stderr) = server.stop().await;
+    assert!(status.success(), "echo-server: {status}\n{stderr}");
+}
+
 /// `bench/consumer` plugged into `wasio-tcp.wasm`, as `make build` leaves
 /// it for this test: a consumer with its own poll loop over wasio's
 /// non-blocking forms, across the component boundary.
@@ -456,4 +541,5 @@ on_wasi_0_2_and_0_3! {
     stock_cli_wcat_reports_a_refused_connection_in_one_line => stock_cli_wcat_reports_a_refused_connection_in_one_line;
     stock_cli_serves_a_thousand_clients_at_once => stock_cli_serves_a_thousand_clients_at_once;
     wasio_run_serves_a_thousand_clients_at_once => wasio_run_serves_a_thousand_clients_at_once;
+    wasio_run_refuses_only_the_clients_past_its_connection_limit => wasio_run_refuses_only_the_clients_past_its_connection_limit;
 }
