@@ -268,8 +268,11 @@ impl Results {
             0.5,
         );
         for (subject, what) in [(wasio, "api"), (composed, "composed")] {
-            let per_line = |count| self.extra(Workload::Concurrency(count), subject, "server CPU µs/line");
-            let growth = per_line(10_000).zip(per_line(10)).map(|(many, few)| many / few);
+            let per_line =
+                |count| self.extra(Workload::Concurrency(count), subject, "server CPU µs/line");
+            let growth = per_line(10_000)
+                .zip(per_line(10))
+                .map(|(many, few)| many / few);
             goals.push((
                 format!("CPU per line, 10,000 / 10 connections ≤ 1.5 ({what})"),
                 growth,

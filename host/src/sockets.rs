@@ -78,8 +78,12 @@ fn add_p2_guards<T: GuardedSocketsView>(linker: &mut Linker<T>) -> wasmtime::Res
             let open = open_connections(view.table);
             let accepted: Result<Accepted, ErrorCode> =
                 split(HostTcpSocket::accept(&mut view, this))?;
-            let Ok((socket, input, output)) = accepted else {
-                return Ok((accepted,));
+            let (socket, input, output) = match accepted {
+                Ok(accepted) => accepted,
+                Err(ErrorCode::Unknown) if out_of_descriptors() => {
+                    return Ok((Err(ErrorCode::NewSocketLimit),));
+                }
+                Err(error) => return Ok((Err(error),)),
             };
             if limits.connection_allowed(open) {
                 return Ok((Ok((socket, input, output)),));
@@ -104,6 +108,20 @@ fn add_p2_guards<T: GuardedSocketsView>(linker: &mut Linker<T>) -> wasmtime::Res
         },
     )?;
     Ok(())
+}
+
+/// Whether the process is out of file descriptors now. wasmtime-wasi 48
+/// answers an accept that ran out of them (`EMFILE`) with `unknown`: the
+/// error reaches its errno mapping wrapped. Opening one more tells it
+/// apart, so that the guest gets `new-socket-limit`, as WASI means it.
+fn out_of_descriptors() -> bool {
+    use rustix::io::Errno;
+    std::fs::File::open("/dev/null").is_err_and(|error| {
+        matches!(
+            Errno::from_io_error(&error),
+            Some(Errno::MFILE | Errno::NFILE)
+        )
+    })
 }
 
 /// Whether `policy` lets the guest look `name` up; a refusal is logged.

@@ -496,6 +496,79 @@ async fn wasio_run_refuses_only_the_clients_past_its_connection_limit() {
     assert!(status.success(), "echo-server: {status}\n{stderr}");
 }
 
+/// Open files `wasio run` gets in the descriptor test: its own (the
+/// engine, the cache, standard I/O) and a few dozen clients, fewer than
+/// [`OVER_LIMIT_CLIENTS`].
+const OPEN_FILES: &str = "--nofile=128";
+
+/// How long a client of the descriptor test waits to tell served from
+/// waiting.
+const WAITING: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// `wasio run` of echo-server with too few file descriptors for a crowd:
+/// the clients it can take are served at once; the rest wait in the
+/// listen queue (the guest's accept fails with `new-socket-limit`, as
+/// asyncio's does with `EMFILE`) and are served, every one, once the
+/// first have left. Nobody stalls and the server stays up.
+async fn wasio_run_out_of_descriptors_serves_the_rest_once_some_leave() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = Command::new("prlimit");
+    command
+        .arg(OPEN_FILES)
+        .arg("--")
+        .arg(made_by("target/debug/wasio", "make build"))
+        .args(["run", "--allow-listen", "127.0.0.1:*"])
+        .arg(made_by(
+            &format!("dist/{}", dist_command("echo-server.wasm")),
+            "make build",
+        ))
+        .args(CROWD_ARGS);
+    let mut server = EchoServer::spawn(piped(command));
+    let address = server.listening_on().await;
+    let mut served = Vec::new();
+    let mut waiting = Vec::new();
+    for n in 0..OVER_LIMIT_CLIENTS {
+        let mut stream = TcpStream::connect(&address).await.unwrap();
+        let line = format!("client {n}\n");
+        stream.write_all(line.as_bytes()).await.unwrap();
+        let mut reply = vec![0; line.len()];
+        match timeout(WAITING, stream.read_exact(&mut reply)).await {
+            Ok(read) => {
+                read.expect("a served client's echo");
+                assert_eq!(reply, line.as_bytes());
+                served.push(stream);
+            }
+            Err(_) => waiting.push((stream, line)),
+        }
+        if waiting.len() == 3 {
+            break;
+        }
+    }
+    assert!(
+        !served.is_empty() && waiting.len() == 3,
+        "{} served",
+        served.len()
+    );
+    drop(served);
+    for (mut stream, line) in waiting {
+        let mut reply = vec![0; line.len()];
+        timeout(PROCESS_TIMEOUT, stream.read_exact(&mut reply))
+            .await
+            .expect("a waiting client is served once others leave")
+            .unwrap();
+        assert_eq!(reply, line.as_bytes());
+    }
+    let (status, stderr) = server.stop().await;
+    assert!(status.success(), "echo-server: {status}\n{stderr}");
+    if !wasio_tests::running_on_wasi_0_3() {
+        assert!(
+            stderr
+                .contains("accepting a client failed: connection limit reached (new-socket-limit)"),
+            "{stderr}"
+        );
+    }
+}
+
 /// `bench/consumer` plugged into `wasio-tcp.wasm`, as `make build` leaves
 /// it for this test: a consumer with its own poll loop over wasio's
 /// non-blocking forms, across the component boundary.
@@ -542,4 +615,5 @@ on_wasi_0_2_and_0_3! {
     stock_cli_serves_a_thousand_clients_at_once => stock_cli_serves_a_thousand_clients_at_once;
     wasio_run_serves_a_thousand_clients_at_once => wasio_run_serves_a_thousand_clients_at_once;
     wasio_run_refuses_only_the_clients_past_its_connection_limit => wasio_run_refuses_only_the_clients_past_its_connection_limit;
+    wasio_run_out_of_descriptors_serves_the_rest_once_some_leave => wasio_run_out_of_descriptors_serves_the_rest_once_some_leave;
 }

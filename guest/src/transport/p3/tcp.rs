@@ -193,8 +193,19 @@ impl Drop for Listener {
     }
 }
 
+/// The pause after a failed accept before the acceptor reads on (as the
+/// WASI 0.2 server's, and asyncio's after `EMFILE`).
+const FAILED_ACCEPT_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// The acceptor: reads the stream of clients, one ahead of the accepts,
 /// until it ends or the listener goes.
+///
+/// An accept that failed (out of file descriptors, say) still arrives as a
+/// socket, one with no peer: wasmtime-wasi 48 hands one over for every
+/// failed attempt, as fast as the guest reads them, and a guest that took
+/// them all would run out of handles and trap. The acceptor drops such a
+/// socket and pauses instead; the client stays in the listen queue until
+/// the accept can succeed, as under WASI 0.2.
 async fn accept_clients(backlog: Weak<RefCell<Backlog>>, mut clients: StreamReader<TcpSocket>) {
     loop {
         let room = poll_fn(|cx| {
@@ -213,6 +224,13 @@ async fn accept_clients(backlog: Weak<RefCell<Backlog>>, mut clients: StreamRead
             return;
         }
         let client = clients.next().await;
+        if client
+            .as_ref()
+            .is_some_and(|socket| socket.get_remote_address().is_err())
+        {
+            runtime::sleep(FAILED_ACCEPT_PAUSE).await;
+            continue;
+        }
         let Some(backlog) = backlog.upgrade() else {
             return;
         };
