@@ -324,7 +324,7 @@ impl FullTurns {
         }
         let calls = self.calls.get() + 1;
         let due = calls * POLLABLES_PER_CALL >= pending
-            || (calls % CLOCK_EVERY == 0
+            || (calls.is_multiple_of(CLOCK_EVERY)
                 && monotonic_clock::now().saturating_sub(self.last.get()) >= PERIOD_NANOS);
         if due {
             self.calls.set(0);
