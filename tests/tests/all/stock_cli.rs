@@ -511,7 +511,6 @@ const WAITING: std::time::Duration = std::time::Duration::from_secs(2);
 /// asyncio's does with `EMFILE`) and are served, every one, once the
 /// first have left. Nobody stalls and the server stays up.
 async fn wasio_run_out_of_descriptors_serves_the_rest_once_some_leave() {
-    let dir = tempfile::tempdir().unwrap();
     let mut command = Command::new("prlimit");
     command
         .arg(OPEN_FILES)
