@@ -12,9 +12,10 @@
 #                                  wasio-p3.wasm: stock wasmtime CLI
 #
 # The first two hold python/wasio, the programs in python/examples and the
-# ported tests in python/tests; the third python/wasio and
-# echo_client_p3.py. A component's first argument names the module to run
-# (`echo_server`, `echo_client`, `test_streams`; `echo_client_p3`).
+# ported tests in python/tests, and the benchmark's server
+# (bench/python/server.py); the third python/wasio and echo_client_p3.py.
+# A component's first argument names the module to run (`echo_server`,
+# `echo_client`, `test_streams`, `server`; `echo_client_p3`).
 # componentize-py takes about a minute per component, so a build is
 # skipped while its inputs are unchanged.
 set -euo pipefail
@@ -42,7 +43,7 @@ cp -r wit-p3/deps/. "$work/p3/wit/deps/"
 
 # The `wasi:cli/run` exports: run the program named by the first argument.
 python3 scripts/python-app.py "$work/app.py" python/examples/echo_server.py \
-  python/examples/echo_client.py python/tests/test_streams.py
+  python/examples/echo_client.py python/tests/test_streams.py bench/python/server.py
 python3 scripts/python-app.py --async "$work/p3/app.py" python/examples/echo_client_p3.py
 
 stamp_of() { # world plug app-dir
@@ -63,7 +64,7 @@ build() { # world plug output [app-dir]
     return
   fi
   "$tools/componentize-py" --quiet -d "$app/wit" -w "$world" componentize \
-    -p "$app" -p python -p python/examples -p python/tests \
+    -p "$app" -p python -p python/examples -p python/tests -p bench/python \
     app -o "$work/$out.unplugged"
   target/tool/wasio-plug --plug "$plug" "$work/$out.unplugged" -o "dist/$out"
   "$tools/wasm-tools" validate "dist/$out"

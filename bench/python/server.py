@@ -12,11 +12,19 @@ or ``source N`` (N bytes written in 64 KiB pieces, drain after each).
 asyncio turns TCP_NODELAY on for every TCP connection; without
 ``--nodelay`` it is turned off again, as on the other subjects (WASI 0.2
 cannot set it and wasmtime-wasi leaves it off).
+
+The same file runs inside the Python component (`dist/python-asyncio.wasm
+server ...`, the `python component` subject), on wasio's streams; there
+it serves until it is stopped (no thread can wait for standard input).
 """
 
 import asyncio
-import socket
 import sys
+
+try:
+    import socket
+except ImportError:  # a component's Python may lack it
+    socket = None
 
 BACKLOG = 1024
 PIECE = 64 * 1024
@@ -62,7 +70,7 @@ async def serve_one(reader, writer):
 def handler(nodelay):
     async def client(reader, writer):
         sock = writer.get_extra_info("socket")
-        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        if socket is not None and sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1 if nodelay else 0)
         try:
             await serve_one(reader, writer)
@@ -80,7 +88,11 @@ def handler(nodelay):
 
 async def stdin_closed():
     loop = asyncio.get_running_loop()
-    await loop.run_in_executor(None, sys.stdin.buffer.read)
+    try:
+        await loop.run_in_executor(None, sys.stdin.buffer.read)
+    except NotImplementedError:
+        # In a component no thread can wait: serve until stopped.
+        await asyncio.Event().wait()
 
 
 async def main(argv):

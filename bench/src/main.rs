@@ -200,6 +200,7 @@ async fn drive(args: RunArgs) -> anyhow::Result<()> {
         python_server: workloads::python_server(&root),
         socket_dir: socket_dir.path().to_owned(),
         wasmtime: root.join(".tools/bin/wasmtime"),
+        python_component: root.join("dist/python-asyncio.wasm"),
     };
     for kind in [
         Kind::Wasio,

@@ -41,10 +41,13 @@ pub enum Kind {
     Asyncio,
     /// CPython asyncio streams with asyncio's default TCP_NODELAY on.
     AsyncioNodelay,
+    /// `bench/python/server.py` inside `dist/python-asyncio.wasm` (CPython
+    /// in wasm, asyncio on wasio) under the stock `wasmtime` CLI.
+    PythonComponent,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Kind::Wasio,
         Kind::WasioP3,
         Kind::Raw,
@@ -55,6 +58,7 @@ impl Kind {
         Kind::TokioNaive,
         Kind::Asyncio,
         Kind::AsyncioNodelay,
+        Kind::PythonComponent,
     ];
 
     fn has_unix(self) -> bool {
@@ -105,6 +109,7 @@ impl Subject {
             (Kind::Asyncio, false) => "asyncio tcp",
             (Kind::Asyncio, true) => "asyncio unix",
             (Kind::AsyncioNodelay, _) => "asyncio nodelay tcp",
+            (Kind::PythonComponent, _) => "python component tcp",
         }
     }
 
@@ -145,6 +150,8 @@ pub struct Paths {
     pub socket_dir: PathBuf,
     /// The stock `wasmtime` CLI (`.tools/bin/wasmtime`).
     pub wasmtime: PathBuf,
+    /// `dist/python-asyncio.wasm` (`make build`).
+    pub python_component: PathBuf,
 }
 
 impl Paths {
@@ -201,6 +208,13 @@ pub fn command(kind: Kind, paths: &Paths, flags: &[&str]) -> anyhow::Result<Comm
             if kind == Kind::TokioNaive {
                 c.arg("--naive");
             }
+            c
+        }
+        Kind::PythonComponent => {
+            let mut c = Command::new(&paths.wasmtime);
+            c.args(["run", "-S", "inherit-network"])
+                .arg(&paths.python_component)
+                .arg("server");
             c
         }
         Kind::Asyncio | Kind::AsyncioNodelay => {
@@ -324,6 +338,12 @@ impl Server {
 
     /// End the server's input and wait for it to exit.
     pub async fn stop(mut self) -> anyhow::Result<()> {
+        if self.kind == Kind::PythonComponent {
+            // It serves until stopped: no thread in it can wait for its
+            // input to end.
+            self.child.kill().await?;
+            return Ok(());
+        }
         drop(self.stdin.take());
         match tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await {
             Ok(status) => {

@@ -182,7 +182,16 @@ impl Workload {
             Workload::Frames(_) | Workload::BulkUp | Workload::BulkDown | Workload::Connect => {
                 streams
             }
-            Workload::Concurrency(_) | Workload::Startup => vec![
+            Workload::Concurrency(_) => vec![
+                Subject::tcp(Wasio),
+                Subject::tcp(WasioP3),
+                Subject::tcp(Raw),
+                Subject::tcp(Composed),
+                Subject::tcp(Tokio),
+                Subject::tcp(Asyncio),
+                Subject::tcp(PythonComponent),
+            ],
+            Workload::Startup => vec![
                 Subject::tcp(Wasio),
                 Subject::tcp(WasioP3),
                 Subject::tcp(Raw),
