@@ -34,15 +34,17 @@ pub fn before_waiting() -> bool {
 /// would wait, its result after a turn of the event loop if the turn ran
 /// anything (which may have brought what it needed), or `would-block`.
 pub fn answer<T>(mut attempt: impl FnMut() -> Poll<Result<T, Error>>) -> Result<T, Error> {
-    match attempt() {
-        Poll::Ready(Err(Error::WouldBlock)) | Poll::Pending => {}
-        Poll::Ready(result) => return result,
+    let settled = |poll| match poll {
+        Poll::Ready(Err(Error::WouldBlock)) | Poll::Pending => None,
+        Poll::Ready(result) => Some(result),
+    };
+    if let Some(result) = settled(attempt()) {
+        return result;
     }
-    if before_waiting() {
-        match attempt() {
-            Poll::Ready(Err(Error::WouldBlock)) | Poll::Pending => {}
-            Poll::Ready(result) => return result,
-        }
+    if before_waiting()
+        && let Some(result) = settled(attempt())
+    {
+        return result;
     }
     Err(Error::WouldBlock)
 }
