@@ -182,23 +182,20 @@ impl Workload {
             Workload::Frames(_) | Workload::BulkUp | Workload::BulkDown | Workload::Connect => {
                 streams
             }
-            Workload::Concurrency(_) => vec![
-                Subject::tcp(Wasio),
-                Subject::tcp(WasioP3),
-                Subject::tcp(Raw),
-                Subject::tcp(Composed),
-                Subject::tcp(Tokio),
-                Subject::tcp(Asyncio),
-                Subject::tcp(PythonComponent),
-            ],
-            Workload::Startup => vec![
-                Subject::tcp(Wasio),
-                Subject::tcp(WasioP3),
-                Subject::tcp(Raw),
-                Subject::tcp(Composed),
-                Subject::tcp(Tokio),
-                Subject::tcp(Asyncio),
-            ],
+            Workload::Concurrency(_) | Workload::Startup => {
+                let mut own_servers = vec![
+                    Subject::tcp(Wasio),
+                    Subject::tcp(WasioP3),
+                    Subject::tcp(Raw),
+                    Subject::tcp(Composed),
+                    Subject::tcp(Tokio),
+                    Subject::tcp(Asyncio),
+                ];
+                if self != Workload::Startup {
+                    own_servers.push(Subject::tcp(PythonComponent));
+                }
+                own_servers
+            }
         }
     }
 }
